@@ -1,0 +1,78 @@
+// `wasmesh` command dispatcher.
+import { flag, parseArgs } from './args';
+import { BIN, VERSION } from '../core/paths';
+
+const USAGE = `usage: wasmesh <command> [options]
+
+commands:
+  proxy -c FILE [--workers N] [--no-supervisor]
+                      run the proxy (gateway or sidecar) from a YAML config
+  validate -c FILE    check a proxy config and list every error
+  demo                run the loopback demo (what \`npm start\` does)
+  version             print the version
+
+See docs/ for the config reference and operations guide.
+`;
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'proxy':
+      return proxy(rest);
+    case 'validate':
+      return validate(rest);
+    case 'demo':
+      return (await import('../../examples/quickstart/demo')).runDemo();
+    case 'version':
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`wasmesh: unknown command "${cmd}"\n\n${USAGE}`);
+      process.exit(2);
+  }
+}
+
+async function proxy(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, ['no-supervisor']);
+  const configPath = flag(a, 'c', 'config');
+  if (!configPath) {
+    process.stderr.write('wasmesh proxy: -c FILE is required\n');
+    process.exit(2);
+  }
+  const workersFlag = flag(a, 'workers');
+  const workers = workersFlag === undefined ? undefined : Number(workersFlag);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
+    process.stderr.write(`wasmesh proxy: --workers must be a positive integer, got "${workersFlag}"\n`);
+    process.exit(2);
+  }
+  if (process.env.WASMESH_SUPERVISED !== '1' && flag(a, 'no-supervisor') === undefined) {
+    const { supervise } = await import('../main/supervisor');
+    return supervise(BIN, ['proxy', ...argv]);
+  }
+  const { runProxy } = await import('../main/proxy-main');
+  return runProxy({ configPath, ...(workers !== undefined ? { workers } : {}) });
+}
+
+async function validate(argv: string[]): Promise<void> {
+  const a = parseArgs(argv);
+  const file = flag(a, 'c', 'config', 'f') ?? a.positional[0];
+  if (!file) {
+    process.stderr.write('wasmesh validate: -c FILE is required\n');
+    process.exit(2);
+  }
+  const { loadProxyConfigFile } = await import('../config/load');
+  try {
+    loadProxyConfigFile(file);
+    process.stdout.write(`${file}: ok\n`);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,181 @@
+// The proxy's main thread: loads config, allocates shared stats and endpoint
+// tables, drives the workers through config generations, runs the admin
+// server, and turns signals into reload / drain / shutdown.
+import * as net from 'node:net';
+import * as os from 'node:os';
+import type { ProxyConfig } from '../config/types';
+import { loadProxyConfigFile } from '../config/load';
+import { ConfigError } from '../core/errors';
+import { log, setLogLevel, setLogPrefix } from '../log/logger';
+import { allocateStatsBuffer, StatsLayout } from '../stats/layout';
+import { clusterSlots, listenerSlots, type ClusterSlots, type ListenerSlots } from '../stats/declared';
+import type { GenerationSpec } from '../worker/messages';
+import { AdminServer } from './admin';
+import { ClusterHealth } from './cluster-health';
+import { WorkerPool } from './worker-pool';
+
+export interface ProxyOptions {
+  configPath: string;
+  workers?: number;
+}
+
+export type ProxyState = 'starting' | 'live' | 'draining' | 'stopping';
+
+export class ProxyMain {
+  readonly layout = new StatsLayout();
+  readonly workerCount: number;
+  readonly statsSab: SharedArrayBuffer;
+  readonly pool: WorkerPool;
+  readonly health = new ClusterHealth();
+  private admin: AdminServer | null = null;
+  state: ProxyState = 'starting';
+  config: ProxyConfig | null = null;
+  generation = 0;
+  readonly startedAt = Date.now();
+  reloadsOk = 0;
+  reloadsFailed = 0;
+  lastReloadError: string | null = null;
+  /** Restarts of this process by the supervisor, handed down through the environment. */
+  readonly supervisorRestarts = Number(process.env.WASMESH_SUPERVISOR_RESTARTS ?? 0) || 0;
+  private applying: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly opts: ProxyOptions) {
+    this.workerCount = Math.max(1, opts.workers ?? os.availableParallelism());
+    this.statsSab = allocateStatsBuffer(this.workerCount);
+    this.pool = new WorkerPool(this.workerCount, this.statsSab);
+  }
+
+  /** Starts workers and admin. Throws ConfigError (with every problem) or an Error if listeners cannot bind. */
+  async start(config: ProxyConfig): Promise<void> {
+    setLogPrefix('main');
+    setLogLevel(config.logLevel);
+    const err = await this.apply(config);
+    if (err !== null) throw new Error(err);
+    this.admin = new AdminServer(this);
+    await this.admin.listen(config.admin.address);
+    this.state = 'live';
+    const addrs = config.listeners.map((l) => `${l.name}=${l.address.host}:${l.address.port}`).join(' ');
+    log('info', `ready: ${this.workerCount} worker(s), listeners ${addrs}, admin ${config.admin.address.host}:${this.admin.port}`);
+  }
+
+  get adminPort(): number {
+    return this.admin?.port ?? 0;
+  }
+
+  /** Builds the generation spec, applies it to all workers; null on success. Serialized: one at a time. */
+  apply(config: ProxyConfig): Promise<string | null> {
+    const run = this.applying.then(() => this.applyNow(config));
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(config: ProxyConfig): Promise<string | null> {
+    // Port 0 means "any free port". uWS sets SO_REUSEPORT only for a non-zero
+    // port, so pick the port here once and let every worker bind it; across
+    // reloads the listener keeps the port it was given.
+    for (const l of config.listeners) {
+      if (l.address.port !== 0) continue;
+      const old = this.config?.listeners.find((o) => o.name === l.name && o.address.host === l.address.host);
+      l.address.port = old ? old.address.port : await freePort(l.address.host);
+    }
+    const gen = ++this.generation;
+    const ls: Record<string, ListenerSlots> = {};
+    const cs: Record<string, ClusterSlots> = {};
+    for (const l of config.listeners) ls[l.name] = listenerSlots(this.layout, l.name);
+    for (const c of config.clusters) cs[c.name] = clusterSlots(this.layout, c.name);
+    const staged = this.health.stage(config.clusters);
+    const spec: GenerationSpec = { gen, config, listenerSlots: ls, clusterSlots: cs, clusterState: this.health.buffers(staged) };
+    const err = await this.pool.apply(spec);
+    if (err !== null) {
+      this.health.discard(staged);
+      return err;
+    }
+    this.health.commit(staged);
+    this.config = config;
+    setLogLevel(config.logLevel);
+    return null;
+  }
+
+  /** Re-reads the config file. A bad file changes nothing; the reasons are logged and returned. */
+  async reload(): Promise<{ ok: boolean; generation: number; errors: string[] }> {
+    let next: ProxyConfig;
+    try {
+      next = loadProxyConfigFile(this.opts.configPath);
+    } catch (e) {
+      const errors = e instanceof ConfigError ? [...e.problems] : [(e as Error).message];
+      return this.reloadFailed(errors);
+    }
+    if (this.config && JSON.stringify(next.admin) !== JSON.stringify(this.config.admin)) {
+      return this.reloadFailed(['admin.address: changing the admin address needs a restart']);
+    }
+    const err = await this.apply(next);
+    if (err !== null) return this.reloadFailed([err]);
+    this.reloadsOk++;
+    this.lastReloadError = null;
+    log('info', `reload: generation ${this.generation} in force`);
+    return { ok: true, generation: this.generation, errors: [] };
+  }
+
+  private reloadFailed(errors: string[]): { ok: boolean; generation: number; errors: string[] } {
+    this.reloadsFailed++;
+    this.lastReloadError = errors.join('; ');
+    log('error', `reload rejected, previous config stays in force:\n  ${errors.join('\n  ')}`);
+    return { ok: false, generation: this.generation, errors };
+  }
+
+  /** Stop accepting new connections; in-flight requests finish. /ready turns 503. */
+  async drain(): Promise<boolean> {
+    if (this.state === 'draining' || this.state === 'stopping') return true;
+    this.state = 'draining';
+    log('info', 'draining: listeners closed, waiting for in-flight requests');
+    const timeout = this.config?.drainTimeoutMs ?? 15_000;
+    const clean = await this.pool.drain(timeout);
+    if (!clean) log('warn', `drain timeout (${timeout} ms) reached with requests in flight`);
+    return clean;
+  }
+
+  /** Graceful exit: drain, close every socket, exit 0. */
+  async shutdown(): Promise<never> {
+    if (this.state !== 'stopping') {
+      await this.drain();
+      this.state = 'stopping';
+      await this.pool.close();
+      this.health.stop();
+      await this.admin?.close();
+      log('info', 'stopped');
+    }
+    process.exit(0);
+  }
+}
+
+export async function runProxy(opts: ProxyOptions): Promise<void> {
+  let config: ProxyConfig;
+  try {
+    config = loadProxyConfigFile(opts.configPath);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const proxy = new ProxyMain(opts);
+  process.on('SIGTERM', () => void proxy.shutdown());
+  process.on('SIGINT', () => void proxy.shutdown());
+  process.on('SIGHUP', () => void proxy.reload());
+  try {
+    await proxy.start(config);
+  } catch (e) {
+    process.stderr.write(`wasmesh: ${(e as Error).message}\n`);
+    await proxy.pool.close();
+    process.exit(1);
+  }
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,120 @@
+// Spawns the worker threads and applies config generations to all of them:
+// prepare everywhere, then commit everywhere, or abort everywhere if any
+// worker could not prepare. A worker that dies is replaced with the current
+// generation.
+import { Worker } from 'node:worker_threads';
+import * as path from 'node:path';
+import { log } from '../log/logger';
+import type { FromWorker, GenerationSpec, ToWorker, WorkerInit } from '../worker/messages';
+
+type Waiter = (m: FromWorker) => boolean;
+
+class WorkerHandle {
+  readonly worker: Worker;
+  private waiters: Waiter[] = [];
+  exited = false;
+
+  constructor(readonly index: number, statsSab: SharedArrayBuffer, onExit: (h: WorkerHandle, code: number) => void, onFault: () => void) {
+    const init: WorkerInit = { index, statsSab };
+    this.worker = new Worker(path.join(__dirname, '../worker/worker-main.js'), { workerData: init, stdout: false, stderr: false });
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'fault') return onFault();
+      this.waiters = this.waiters.filter((w) => !w(m));
+    });
+    this.worker.on('error', (e) => log('error', `worker ${index} error: ${e.stack ?? e}`));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      onExit(this, code);
+    });
+  }
+
+  send(m: ToWorker): void {
+    if (!this.exited) this.worker.postMessage(m);
+  }
+
+  /** Resolves with the first message `match` accepts, or null on timeout / exit. */
+  request<T extends FromWorker>(m: ToWorker | null, match: (m: FromWorker) => m is T, timeoutMs: number): Promise<T | null> {
+    return new Promise((resolve) => {
+      if (this.exited) return resolve(null);
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(null);
+      }, timeoutMs);
+      const waiter: Waiter = (msg) => {
+        if (!match(msg)) return false;
+        clearTimeout(timer);
+        resolve(msg);
+        return true;
+      };
+      this.waiters.push(waiter);
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+      if (m !== null) this.send(m);
+    });
+  }
+}
+
+const isPrepared = (m: FromWorker): m is Extract<FromWorker, { type: 'prepared' }> => m.type === 'prepared';
+const isCommitted = (m: FromWorker): m is Extract<FromWorker, { type: 'committed' }> => m.type === 'committed';
+const isDrained = (m: FromWorker): m is Extract<FromWorker, { type: 'drained' }> => m.type === 'drained';
+const isClosed = (m: FromWorker): m is Extract<FromWorker, { type: 'closed' }> => m.type === 'closed';
+
+export class WorkerPool {
+  private readonly handles: WorkerHandle[] = [];
+  private spec: GenerationSpec | null = null;
+  private stopping = false;
+  /** Workers replaced after an unexpected exit. */
+  restarts = 0;
+  faults = 0;
+
+  constructor(readonly size: number, private readonly statsSab: SharedArrayBuffer) {
+    for (let i = 0; i < size; i++) this.handles.push(this.spawn(i));
+  }
+
+  private spawn(i: number): WorkerHandle {
+    return new WorkerHandle(i, this.statsSab, (h, code) => this.onExit(h, code), () => this.faults++);
+  }
+
+  private onExit(h: WorkerHandle, code: number): void {
+    if (this.stopping) return;
+    log('error', `worker ${h.index} exited unexpectedly (code ${code}); replacing it`);
+    this.restarts++;
+    const fresh = this.spawn(h.index);
+    this.handles[h.index] = fresh;
+    const spec = this.spec;
+    if (spec === null) return;
+    void fresh.request({ type: 'prepare', spec }, isPrepared, 10_000).then((r) => {
+      if (r && r.error === null) fresh.send({ type: 'commit', gen: spec.gen });
+      else log('error', `replacement worker ${h.index} could not take generation ${spec.gen}: ${r?.error ?? 'timeout'}`);
+    });
+  }
+
+  /** Applies a generation to every worker: all prepare, then all commit. Null on success, else the reason; on failure nothing changed. */
+  async apply(spec: GenerationSpec): Promise<string | null> {
+    const rs = await Promise.all(this.handles.map((h) => h.request({ type: 'prepare', spec }, isPrepared, 10_000)));
+    const bad = rs.findIndex((r) => r === null || r.error !== null);
+    if (bad >= 0) {
+      for (const h of this.handles) h.send({ type: 'abort', gen: spec.gen });
+      return `worker ${bad}: ${rs[bad]?.error ?? 'no answer within 10s'}`;
+    }
+    await Promise.all(this.handles.map((h) => h.request({ type: 'commit', gen: spec.gen }, isCommitted, 10_000)));
+    this.spec = spec;
+    return null;
+  }
+
+  /** Stops accepting and resolves when in-flight requests finished or the timeout passed. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const r = await Promise.all(this.handles.map((h) => h.request({ type: 'drain' }, isDrained, timeoutMs)));
+    return r.every((x) => x !== null);
+  }
+
+  /** Closes every socket in every worker, then lets the threads go. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.handles.map((h) => h.request({ type: 'shutdown' }, isClosed, 5_000)));
+    // Sockets are closed now, so ending the threads cannot trip uWS's open-handle abort.
+    await Promise.all(this.handles.map((h) => (h.exited ? undefined : h.worker.terminate())));
+  }
+}
