@@ -2,34 +2,61 @@
 // prepare everywhere, then commit everywhere, or abort everywhere if any
 // worker could not prepare. A worker that dies is replaced with the current
 // generation.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
 import { log } from '../log/logger';
 import type { FromWorker, GenerationSpec, ToWorker, WorkerInit } from '../worker/messages';
+import { runWorker } from '../worker/worker';
 
 type Waiter = (m: FromWorker) => boolean;
 
+/**
+ * One worker, either a thread or, for the one-worker sidecar shape, the same
+ * code running on the main thread behind a MessageChannel: a second V8 isolate
+ * costs ~12 MB of RSS that a sidecar should not pay.
+ */
 class WorkerHandle {
-  readonly worker: Worker;
+  private readonly thread: Worker | null;
+  private readonly port: MessagePort | null;
   private waiters: Waiter[] = [];
+  private readonly exitListeners: (() => void)[] = [];
   exited = false;
 
-  constructor(readonly index: number, statsSab: SharedArrayBuffer, onExit: (h: WorkerHandle, code: number) => void, onFault: () => void) {
+  constructor(readonly index: number, statsSab: SharedArrayBuffer, inProcess: boolean, onExit: (h: WorkerHandle, code: number) => void, onFault: () => void) {
     const init: WorkerInit = { index, statsSab };
-    this.worker = new Worker(path.join(__dirname, '../worker/worker-main.js'), { workerData: init, stdout: false, stderr: false });
-    this.worker.on('message', (m: FromWorker) => {
+    const onMessage = (m: FromWorker) => {
       if (m.type === 'fault') return onFault();
       this.waiters = this.waiters.filter((w) => !w(m));
-    });
-    this.worker.on('error', (e) => log('error', `worker ${index} error: ${e.stack ?? e}`));
-    this.worker.on('exit', (code) => {
+    };
+    if (inProcess) {
+      const ch = new MessageChannel();
+      runWorker(ch.port2, init, true);
+      this.thread = null;
+      this.port = ch.port1;
+      this.port.on('message', onMessage);
+      return;
+    }
+    this.port = null;
+    this.thread = new Worker(path.join(__dirname, '../worker/worker-thread.js'), { workerData: init, stdout: false, stderr: false });
+    this.thread.on('message', onMessage);
+    this.thread.on('error', (e) => log('error', `worker ${index} error: ${e.stack ?? e}`));
+    this.thread.on('exit', (code) => {
       this.exited = true;
+      for (const l of this.exitListeners.splice(0)) l();
       onExit(this, code);
     });
   }
 
   send(m: ToWorker): void {
-    if (!this.exited) this.worker.postMessage(m);
+    if (this.exited) return;
+    if (this.thread !== null) this.thread.postMessage(m);
+    else this.port!.postMessage(m);
+  }
+
+  /** After the worker closed its sockets: end the thread, or release the in-process channel. */
+  async stop(): Promise<void> {
+    if (this.thread !== null && !this.exited) await this.thread.terminate();
+    this.port?.close();
   }
 
   /** Resolves with the first message `match` accepts, or null on timeout / exit. */
@@ -47,7 +74,7 @@ class WorkerHandle {
         return true;
       };
       this.waiters.push(waiter);
-      this.worker.once('exit', () => {
+      this.exitListeners.push(() => {
         clearTimeout(timer);
         resolve(null);
       });
@@ -74,7 +101,7 @@ export class WorkerPool {
   }
 
   private spawn(i: number): WorkerHandle {
-    return new WorkerHandle(i, this.statsSab, (h, code) => this.onExit(h, code), () => this.faults++);
+    return new WorkerHandle(i, this.statsSab, this.size === 1, (h, code) => this.onExit(h, code), () => this.faults++);
   }
 
   private onExit(h: WorkerHandle, code: number): void {
@@ -115,6 +142,6 @@ export class WorkerPool {
     this.stopping = true;
     await Promise.all(this.handles.map((h) => h.request({ type: 'shutdown' }, isClosed, 5_000)));
     // Sockets are closed now, so ending the threads cannot trip uWS's open-handle abort.
-    await Promise.all(this.handles.map((h) => (h.exited ? undefined : h.worker.terminate())));
+    await Promise.all(this.handles.map((h) => h.stop()));
   }
 }

@@ -288,10 +288,6 @@ export class UpstreamConnection implements UpstreamRequestSink, ResponseParserSi
   get usable(): boolean {
     return !this.eof && !this.socket.destroyed && (this.st === St.Idle || this.st === St.Busy);
   }
-  /** @internal true while a request is running on it */
-  get busy(): boolean {
-    return this.handler !== null;
-  }
 
   /**
    * Destroy it now (pool drain / shutdown / idle timeout). A running
@@ -398,9 +394,9 @@ export class UpstreamConnection implements UpstreamRequestSink, ResponseParserSi
       else if (this.st === St.Busy) this.eof = true;
       return;
     }
-    if (this.pending !== null) {
-      // Should not happen while the socket is paused; keep order if it does.
-      this.pending = Buffer.concat([this.pending.subarray(this.pendingOff), buf]);
+    if (this.paused) {
+      // A read already under way when we paused: keep it, in order, for resume().
+      this.pending = this.pending === null ? buf : Buffer.concat([this.pending.subarray(this.pendingOff), buf]);
       this.pendingOff = 0;
       return;
     }

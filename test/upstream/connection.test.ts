@@ -539,4 +539,88 @@ describe('UpstreamConnection', () => {
       await srv.close();
     }
   });
+  it('defers the end of a response until resume() when paused on its last chunk', async () => {
+    const srv = new RawServer((sock) => sock.write(OK));
+    const port = await srv.listen();
+    const pool = makePool(port);
+    try {
+      const ex = new Exchange({ onData: () => false });
+      pool.acquire(ex);
+      await waitFor(() => ex.bodyBytes === 2, 2000, 'body');
+      await sleep(30);
+      assert.equal(ex.ended, false, 'no onResponseEnd while paused');
+      ex.conn!.resume();
+      assert.equal(ex.ended, true);
+      assert.equal(pool.idleCount, 1);
+    } finally {
+      pool.close();
+      await srv.close();
+    }
+  });
+
+  it('reports a reset that happened while paused once resumed', async () => {
+    const srv = new RawServer((sock) => {
+      sock.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc');
+      setTimeout(() => sock.resetAndDestroy(), 30);
+    });
+    const port = await srv.listen();
+    const pool = makePool(port);
+    try {
+      const ex = new Exchange({ onData: () => false });
+      pool.acquire(ex);
+      await waitFor(() => ex.bodyBytes === 3, 2000, 'body');
+      await sleep(80);
+      assert.equal(ex.error, null, 'nothing delivered while paused');
+      ex.conn!.resume();
+      const done = await within(ex.done, 1000);
+      assert.equal(done.error?.code, 'UPSTREAM_RESET_DURING_BODY');
+      assert.equal(pool.size, 0);
+    } finally {
+      pool.close();
+      await srv.close();
+    }
+  });
+
+  it('reconnects when the assigned connection went stale before start()', async () => {
+    const srv = new RawServer((sock) => sock.write(OK));
+    const port = await srv.listen();
+    const obs = new CountingObserver();
+    const pool = makePool(port, { observer: obs });
+    try {
+      await run(pool);
+      const ex = new Exchange({ head: 'POST /p HTTP/1.1\r\nhost: x', body: Buffer.from('payload') });
+      const got: { c: UpstreamConnection | null } = { c: null };
+      pool.acquire({ onPoolReady: (c) => (got.c = c as UpstreamConnection), onPoolFailure: () => {} });
+      assert.ok(got.c !== null);
+      for (const s of srv.sockets) s.destroy();
+      await sleep(30);
+      ex.onPoolReady(got.c); // start now, on a socket the upstream closed
+      await within(ex.done, 2000);
+      assert.equal(ex.error, null);
+      assert.equal(ex.status, 200);
+      assert.equal(srv.connections, 2);
+      assert.equal(obs.c(PoolCounter.RqRetryStale), 1);
+    } finally {
+      pool.close();
+      await srv.close();
+    }
+  });
+
+  it('drops an idle connection that receives unsolicited bytes', async () => {
+    const srv = new RawServer((sock) => {
+      sock.write(OK);
+      setTimeout(() => sock.write('HTTP/1.1 200 OK\r\n'), 20);
+    });
+    const port = await srv.listen();
+    const obs = new CountingObserver();
+    const pool = makePool(port, { observer: obs });
+    try {
+      await run(pool);
+      await waitFor(() => pool.size === 0, 2000, 'idle connection dropped');
+      assert.equal(obs.c(PoolCounter.CxProtocolError), 1);
+    } finally {
+      pool.close();
+      await srv.close();
+    }
+  });
 });
