@@ -9,7 +9,6 @@ export const DEFAULTS = {
   listener: {
     /** Envoy's max_request_headers_kb default (60 KiB). */
     maxRequestHeadersBytes: 60 * 1024,
-    headerTimeoutMs: 10_000,
   },
   cluster: {
     lb: 'round_robin',

@@ -43,7 +43,6 @@ export function readListener(v: Value, ctx: ListenerContext): ListenerConfig | u
       defaultCluster: defaultCluster ?? null,
       maxRequestHeadersBytes:
         f.optional('maxRequestHeadersSize').size({ min: 1, max: DEFAULTS.maxRequestHeadersLimitBytes }) ?? DEFAULTS.listener.maxRequestHeadersBytes,
-      headerTimeoutMs: f.optional('headerTimeout').duration({ min: 1 }) ?? DEFAULTS.listener.headerTimeoutMs,
     };
   });
 }

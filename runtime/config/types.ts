@@ -62,8 +62,6 @@ export interface ListenerConfig {
   defaultCluster: string | null;
   /** Total bytes of the request line plus headers; over it the request gets 431. */
   maxRequestHeadersBytes: number;
-  /** Time a connection may take to deliver complete request headers. */
-  headerTimeoutMs: number;
 }
 
 export interface AccessLogConfig {

@@ -37,6 +37,8 @@ export interface ClusterSlots {
   cxDestroyRemote: number;
   cxProtocolError: number;
   rqPendingOverflow: number;
+  cxOverflow: number;
+  rqRetryStale: number;
   cxActive: number;
   cxIdle: number;
   rqPendingActive: number;
@@ -78,6 +80,8 @@ export function clusterSlots(layout: StatsLayout, name: string): ClusterSlots {
     cxDestroyRemote: c('upstream_cx_destroy_remote_total', 'Upstream connections closed by the upstream'),
     cxProtocolError: c('upstream_cx_protocol_error_total', 'Upstream responses that could not be parsed'),
     rqPendingOverflow: c('upstream_rq_pending_overflow_total', 'Requests refused by the circuit breaker (maxPendingRequests)'),
+    cxOverflow: c('upstream_cx_overflow_total', 'Requests that queued because the cluster was at maxConnections'),
+    rqRetryStale: c('upstream_rq_retry_stale_total', 'Requests replayed on a fresh connection after a reused one turned out closed'),
     cxActive: g('upstream_cx_active', 'Open upstream connections'),
     cxIdle: g('upstream_cx_idle', 'Idle keep-alive upstream connections'),
     rqPendingActive: g('upstream_rq_pending_active', 'Requests waiting for a connection'),

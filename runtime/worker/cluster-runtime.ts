@@ -22,6 +22,8 @@ class StatsObserver implements PoolObserver {
     c[PoolCounter.CxDestroyRemote] = s.cxDestroyRemote;
     c[PoolCounter.CxProtocolError] = s.cxProtocolError;
     c[PoolCounter.RqPendingOverflow] = s.rqPendingOverflow;
+    c[PoolCounter.CxOverflow] = s.cxOverflow;
+    c[PoolCounter.RqRetryStale] = s.rqRetryStale;
     const g: number[] = [];
     g[PoolGauge.CxActive] = s.cxActive;
     g[PoolGauge.CxIdle] = s.cxIdle;

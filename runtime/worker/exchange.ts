@@ -478,7 +478,6 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.cluster!.gatewayError(this.endpoint);
     this.settleUpstream();
     if (err.code === 'UPSTREAM_MALFORMED_RESPONSE') {
-      this.lis.stats[this.cluster!.slots.cxProtocolError]!++;
       return this.failStream(502, Flag.UpstreamProtocolError, err.message);
     }
     return this.failStream(503, Flag.UpstreamConnectionTermination, err.message);

@@ -80,7 +80,6 @@ test('the example, with lb: ring_hash so that hashOn applies, normalises fully',
         filters: [],
         defaultCluster: 'web',
         maxRequestHeadersBytes: 61_440,
-        headerTimeoutMs: 10_000,
       },
     ],
     clusters: [EXPECTED_CLUSTER],
@@ -111,7 +110,6 @@ test('a minimal config gets every default', () => {
         filters: [{ name: 'auth', module: './auth.wasm', rootId: 'auth', config: null, failurePolicy: 'failClosed' }],
         defaultCluster: 'web',
         maxRequestHeadersBytes: 61_440,
-        headerTimeoutMs: 10_000,
       },
     ],
     clusters: [
@@ -145,7 +143,6 @@ listeners:
   - name: edge
     address: 0.0.0.0:0
     maxRequestHeadersSize: 8KiB
-    headerTimeout: 2.5s
     filters:
       - name: auth
         module: ./auth.wasm
@@ -169,7 +166,6 @@ listeners:
     ],
     defaultCluster: null,
     maxRequestHeadersBytes: 8192,
-    headerTimeoutMs: 2500,
   });
 });
 
@@ -338,7 +334,6 @@ test('durations need units and must be positive where a zero makes no sense', ()
     'clusters[0].timeout: must be at least 1ms, got 0ms',
     'clusters[0].idleTimeout: invalid duration "1 m" (expected a number with a unit ms, s, m or h, like "250ms", "1.5s", "2m" or "1m30s")',
   ]);
-  assert.deepEqual(problemsOf(withListener('    headerTimeout: 0ms\n')), ['listeners[0].headerTimeout: must be at least 1ms, got 0ms']);
   assert.deepEqual(problemsOf(MINIMAL + 'drainTimeout: 1.5\n'), ['drainTimeout: a duration needs a unit, like "1.5s" or "1.5ms" (plain numbers are not accepted)']);
   const c = parseProxyConfig(withCluster('    connectTimeout: 250ms\n    timeout: 2m\n    idleTimeout: 1h\n')).clusters[0]!;
   assert.deepEqual([c.connectTimeoutMs, c.timeoutMs, c.idleTimeoutMs], [250, 120_000, 3_600_000]);
