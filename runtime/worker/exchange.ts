@@ -99,6 +99,8 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   private pendingChunk: Buffer | null = null;
   private pendingBase = 0;
   private awaitingWritable = false;
+  /** Response head accepted but not yet handed to uWS (see onResponseHeaders). */
+  private headPending = false;
   private chain: FilterChain | null = null;
   private closeAfter = false;
   /** uWS may still hold callbacks bound to this object for a dead socket. */
@@ -124,8 +126,10 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   private readonly writeHeadB = (): void => this.writeHead();
   private readonly writeChunkB = (): void => this.writeChunk();
   private readonly endChunkedB = (): void => {
+    if (this.headPending) this.writeHead();
     this.res!.end(undefined, this.closeAfter);
   };
+  private readonly flushHeadB = (): void => this.flushHead();
   private readonly writeLocalB = (): void => this.writeLocal();
 
   constructor(private readonly release: (ex: Exchange) => void) {}
@@ -377,11 +381,24 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.cHeaders = headers;
     this.cHasBody = hasBody;
     this.headersSent = true;
-    this.res!.cork(this.writeHeadB);
-    if (!hasBody || contentLength === 0) this.downstreamFinished();
+    if (!hasBody || contentLength === 0) {
+      this.res!.cork(this.writeHeadB);
+      this.downstreamFinished();
+      return;
+    }
+    // Small responses arrive with their body in the same read: writing the
+    // head together with the first chunk saves a send(2) per response. The
+    // microtask flushes the head alone when no body bytes came with it.
+    this.headPending = true;
+    queueMicrotask(this.flushHeadB);
+  }
+
+  private flushHead(): void {
+    if (this.headPending && this.res !== null) this.res.cork(this.writeHeadB);
   }
 
   private writeHead(): void {
+    this.headPending = false;
     const res = this.res!;
     res.writeStatus(statusLine(this.cStatus, this.cReason));
     const h = this.cHeaders;
@@ -421,6 +438,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   }
 
   private writeChunk(): void {
+    if (this.headPending) this.writeHead();
     const res = this.res!;
     const chunk = this.cChunk!;
     if (this.respLength >= 0) {
@@ -493,6 +511,11 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
 
   /** Fails the stream: a local reply if nothing was sent yet, else a hard close so the client sees a truncated response. */
   private failStream(status: number, flag: string, details: string): void {
+    if (this.headPending) {
+      // The upstream's head never reached uWS, so the client can still get a proper error.
+      this.headPending = false;
+      this.headersSent = false;
+    }
     if (!this.headersSent) return this.localReply(status, flag, details);
     this.flag = flag;
     this.details = details;
@@ -674,6 +697,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.bytesOut = 0;
     this.pendingChunk = null;
     this.awaitingWritable = false;
+    this.headPending = false;
     this.closeAfter = false;
     this.noRecycle = false;
     this.cHeaders = NO_HEADERS;
