@@ -13,39 +13,112 @@
 // charged to every request it delayed: coordinated omission is corrected.
 //
 // Timing: libuv timers have 1 ms resolution, which would add up to ~1 ms of
-// generator-made lateness to every request. Instead a worker thread sleeps
-// precisely with Atomics.wait (sub-ms timeouts) until each intended time and
-// wakes the main thread with postMessage; the main thread does all socket I/O.
-// Requests are pre-built bytes; the response parser understands only what the
-// benchmark needs (status line, Content-Length or chunked bodies).
+// generator-made lateness to every request, and waking the event loop from
+// another thread adds a long tail. So a worker thread keeps time with
+// Atomics.wait (sub-ms timeouts; it wakes EARLY_US before the intended time and
+// spins the rest) and *writes the request itself* with a synchronous write(2)
+// on the socket's file descriptor. The main thread only reads and parses
+// responses (event loop), and when a response frees a connection while
+// requests are overdue it writes the next one itself. Connections and request
+// indices are claimed with Atomics.compareExchange on shared memory, so exactly
+// one thread writes to a socket at a time. Requests are pre-built bytes; the
+// response parser understands only what the benchmark needs (status line,
+// Content-Length or chunked bodies).
 //
 // Output (stdout): one JSON object with p50/p90/p99/p999/max in microseconds,
 // counts and errors. Samples from the first --warmup seconds are dropped.
 
+const fs = require('fs');
 const net = require('net');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 
+// ---- shared state layout ----------------------------------------------------
+// ctl[0] next request index to send, ctl[1] requests [0, due) are due
+// busy[c] 0 idle, 1 claimed/in flight, 2 not connected
+// fds[c] file descriptor of connection c, creq[c] request in flight on c
+// sendNs[i] actual write time of request i (ns after t0)
+function views(sab, nconn, total) {
+  let o = 0;
+  const ctl = new Int32Array(sab, o, 2); o += 8;
+  const busy = new Int32Array(sab, o, nconn); o += 4 * nconn;
+  const fds = new Int32Array(sab, o, nconn); o += 4 * nconn;
+  const creq = new Int32Array(sab, o, nconn); o += 4 * nconn;
+  o = Math.ceil(o / 8) * 8;
+  const sendNs = new Float64Array(sab, o, total);
+  return { ctl, busy, fds, creq, sendNs };
+}
+function sabSize(nconn, total) {
+  return Math.ceil((8 + 12 * nconn) / 8) * 8 + 8 * total;
+}
+
+// Claim (idle connection, due request) pairs and write the requests; run by
+// both threads. Returns how many were sent.
+function makeDispatch(sh, REQ, t0, rrStart) {
+  const { ctl, busy, fds, creq, sendNs } = sh;
+  const n = busy.length;
+  let rr = rrStart;
+  return function dispatch() {
+    let sent = 0;
+    for (;;) {
+      const next = Atomics.load(ctl, 0);
+      if (next >= Atomics.load(ctl, 1)) return sent;
+      let c = -1;
+      for (let k = 0; k < n; k++) {
+        const j = (rr + k) % n;
+        if (Atomics.compareExchange(busy, j, 0, 1) === 0) { c = j; break; }
+      }
+      if (c < 0) return sent;
+      rr = (c + 1) % n;
+      if (Atomics.compareExchange(ctl, 0, next, next + 1) !== next) {
+        Atomics.store(busy, c, 0); // lost the request to the other thread
+        continue;
+      }
+      Atomics.store(creq, c, next);
+      sendNs[next] = Number(process.hrtime.bigint() - t0);
+      const fd = Atomics.load(fds, c);
+      let off = 0;
+      while (off < REQ.length) {
+        try {
+          off += fs.writeSync(fd, REQ, off, REQ.length - off);
+        } catch (e) {
+          if (e.code !== 'EAGAIN') break; // broken connection: the reader sees the close
+        }
+      }
+      sent++;
+    }
+  };
+}
+
 if (!isMainThread) {
-  // ---- alarm-clock thread -------------------------------------------------
-  const { t0ns, intervalNs, total } = workerData;
-  const cell = new Int32Array(new SharedArrayBuffer(4));
+  // ---- clock + sender thread ----------------------------------------------
+  const { sab, nconn, total, t0ns, intervalNs, earlyNs, req } = workerData;
+  const sh = views(sab, nconn, total);
+  const REQ = Buffer.from(req);
   const t0 = BigInt(t0ns);
   const iv = BigInt(intervalNs);
-  const EARLY_NS = BigInt(Math.round(Number(process.env.FIXED_RATE_EARLY_US || 120) * 1000));
+  const EARLY = BigInt(earlyNs);
+  const dispatch = makeDispatch(sh, REQ, t0, 0);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; i < total; i++) {
     const target = t0 + BigInt(i) * iv;
     for (;;) {
-      const now = process.hrtime.bigint();
-      const left = target - now;
+      const left = target - process.hrtime.bigint();
       if (left <= 0n) break;
-      // Atomics.wait takes fractional milliseconds but overshoots by ~100 us
-      // (timer slack + wake-up); wake EARLY_NS before the target and spin the
-      // rest (a few us on average).
-      if (left > EARLY_NS) Atomics.wait(cell, 0, 0, Number(left - EARLY_NS) / 1e6);
+      // Atomics.wait overshoots by ~100 us (timer slack + wake-up): wake EARLY
+      // before the target and spin the rest (a few tens of us on average).
+      if (left > EARLY) Atomics.wait(cell, 0, 0, Number(left - EARLY) / 1e6);
     }
-    parentPort.postMessage(i);
+    // every request whose time has come (after a stall there may be several)
+    const now = process.hrtime.bigint() - t0;
+    let due = Number(now / iv) + 1;
+    if (due > total) due = total;
+    if (due < i + 1) due = i + 1;
+    if (due > Atomics.load(sh.ctl, 1)) Atomics.store(sh.ctl, 1, due);
+    dispatch();
+    if (due - 1 > i) i = due - 1;
   }
-  parentPort.postMessage(-1);
+  // keep handing out overdue requests until the main thread has sent them all
+  parentPort.postMessage('scheduled');
   return;
 }
 
@@ -72,6 +145,7 @@ function parseArgs(argv) {
     }
   }
   if (!o.url) { console.error('--url is required'); process.exit(2); }
+  if (!(o.rate > 0) || !(o.duration > 0) || !(o.connections >= 1)) { console.error('bad --rate/--duration/--connections'); process.exit(2); }
   return o;
 }
 
@@ -82,75 +156,88 @@ const PORT = Number(u.port || 80);
 const REQ = Buffer.from(
   `${opt.method} ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUser-Agent: fixed-rate\r\nAccept: */*\r\n\r\n`,
   'latin1');
+const EARLY_NS = Math.round(Number(process.env.FIXED_RATE_EARLY_US || 150) * 1000);
 
+const NC = opt.connections;
 const intervalNs = Math.round(1e9 / opt.rate);
 const warmupN = Math.round(opt.warmup * opt.rate);
 const total = warmupN + Math.round(opt.duration * opt.rate);
-const intended = new Float64Array(total); // ns relative to t0
+const sab = new SharedArrayBuffer(sabSize(NC, total));
+const sh = views(sab, NC, total);
 const latUs = new Float64Array(total).fill(-1);
-const sendLagUs = new Float64Array(total); // actual write time - intended time (diagnostic)
+sh.busy.fill(2);
+sh.fds.fill(-1);
 
 let t0 = 0n;
-let nextToSend = 0; // first request index not yet handed to a connection
-let dueUpTo = 0; // requests [0, dueUpTo) are due
+let dispatch = null;
 let completed = 0;
 let okCount = 0;
-let errors = { connect: 0, read: 0, status: 0, timeout: 0, closed: 0 };
-const idle = [];
+const errors = { connect: 0, read: 0, status: 0, timeout: 0, closed: 0, reconnects: 0 };
 const conns = [];
-let finishedScheduling = false;
+let started = false;
 let done = false;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+function nowNs() {
+  return Number(process.hrtime.bigint() - t0);
+}
+function intendedNs(i) {
+  return i * intervalNs;
+}
 
 class Conn {
   constructor(id) {
     this.id = id;
     this.sock = null;
-    this.buf = null; // pending unparsed bytes
-    this.cur = -1; // request index in flight, -1 if idle
-    this.ready = false;
+    this.buf = null;
+    this.ever = false;
     this.connect();
   }
   connect() {
-    this.ready = false;
     this.buf = null;
     const s = net.connect({ host: HOST, port: PORT });
     this.sock = s;
     s.setNoDelay(true);
-    s.on('connect', () => { this.ready = true; this.becomeIdle(); });
+    s.on('connect', () => {
+      const fd = s._handle && s._handle.fd;
+      if (!(fd >= 0)) { console.error('fixed-rate: no socket fd (unsupported platform)'); process.exit(1); }
+      Atomics.store(sh.fds, this.id, fd);
+      if (this.ever) errors.reconnects++;
+      this.ever = true;
+      onConnected();
+      this.release();
+    });
     s.on('data', (d) => this.onData(d));
-    s.on('error', () => { if (!this.ready) errors.connect++; });
+    s.on('error', () => { if (!this.ever) errors.connect++; });
     s.on('close', () => {
       if (done) return;
-      if (this.cur >= 0) { errors.closed++; this.finish(this.cur, false); this.cur = -1; }
-      const ix = idle.indexOf(this);
-      if (ix >= 0) idle.splice(ix, 1);
-      if (!done) setTimeout(() => this.connect(), 10);
+      // Mark unusable first; if a request was in flight, it failed.
+      const prev = Atomics.exchange(sh.busy, this.id, 2);
+      if (prev === 1) {
+        errors.closed++;
+        this.complete(Atomics.load(sh.creq, this.id), false);
+      }
+      Atomics.store(sh.fds, this.id, -1);
+      setTimeout(() => this.connect(), 10);
     });
   }
-  send(i) {
-    this.cur = i;
-    sendLagUs[i] = (Number(process.hrtime.bigint() - t0) - intended[i]) / 1000;
-    this.sock.write(REQ);
+  // Connection is free: hand it out (and, if requests are overdue, use it now).
+  release() {
+    Atomics.store(sh.busy, this.id, 0);
+    if (dispatch) dispatch();
   }
-  becomeIdle() {
-    this.cur = -1;
-    if (nextToSend < dueUpTo) { this.send(nextToSend++); return; }
-    idle.push(this);
-  }
-  finish(i, ok) {
-    const now = Number(process.hrtime.bigint() - t0);
-    latUs[i] = (now - intended[i]) / 1000;
+  complete(i, ok) {
+    if (latUs[i] >= 0) return;
+    latUs[i] = (nowNs() - intendedNs(i)) / 1000;
     completed++;
     if (ok) okCount++;
-    checkDone();
   }
   onData(d) {
     let b = this.buf ? Buffer.concat([this.buf, d]) : d;
     this.buf = null;
     for (;;) {
-      if (this.cur < 0) { if (b.length) errors.read++; return; } // unsolicited bytes
+      if (Atomics.load(sh.busy, this.id) !== 1) { if (b.length) errors.read++; return; } // unsolicited
       const he = b.indexOf(CRLFCRLF);
       if (he < 0) { this.buf = b; return; }
       const head = b.toString('latin1', 0, he);
@@ -161,11 +248,10 @@ class Conn {
       if (cl >= 0) {
         let le = lower.indexOf('\r\n', cl + 17);
         if (le < 0) le = lower.length;
-        const len = parseInt(lower.slice(cl + 17, le), 10);
-        end = he + 4 + len;
+        end = he + 4 + parseInt(lower.slice(cl + 17, le), 10);
         if (b.length < end) { this.buf = b; return; }
-      } else if (lower.includes('\r\ntransfer-encoding:') && lower.includes('chunked')) {
-        // walk chunks: SIZE\r\n DATA \r\n ... 0\r\n\r\n (no trailers expected)
+      } else if (/\r\ntransfer-encoding:[^\r]*chunked/.test(lower)) {
+        // SIZE\r\n DATA \r\n ... 0\r\n\r\n (no trailers expected)
         let p = he + 4;
         let complete = false;
         for (;;) {
@@ -183,25 +269,26 @@ class Conn {
       } else {
         end = he + 4; // e.g. 204/304 without body
       }
-      const i = this.cur;
       const ok = status >= 200 && status < 400;
       if (!ok) errors.status++;
-      this.finish(i, ok);
-      const closeConn = /\r\nconnection:\s*close/.test(lower);
+      this.complete(Atomics.load(sh.creq, this.id), ok);
       b = b.subarray(end);
-      if (closeConn) { this.cur = -1; this.sock.destroy(); return; }
-      this.becomeIdle();
+      if (/\r\nconnection:\s*close/.test(lower)) {
+        // server will close: do not reuse (close handler reconnects)
+        Atomics.store(sh.busy, this.id, 2);
+        this.sock.destroy();
+        checkDone();
+        return;
+      }
+      this.release();
+      checkDone();
       if (!b.length) return;
     }
   }
 }
 
-function dispatch() {
-  while (nextToSend < dueUpTo && idle.length) idle.shift().send(nextToSend++);
-}
-
 function checkDone() {
-  if (!done && finishedScheduling && completed >= total) report();
+  if (!done && started && completed >= total) report();
 }
 
 function percentile(sorted, p) {
@@ -213,10 +300,13 @@ function percentile(sorted, p) {
 function report() {
   done = true;
   const s = [];
-  for (let i = warmupN; i < total; i++) if (latUs[i] >= 0) s.push(latUs[i]);
+  const lag = [];
+  for (let i = warmupN; i < total; i++) {
+    if (latUs[i] >= 0) s.push(latUs[i]);
+    if (sh.sendNs[i] > 0 || i === 0) lag.push((sh.sendNs[i] - intendedNs(i)) / 1000);
+  }
   s.sort((a, b) => a - b);
-  const lag = Array.from(sendLagUs.subarray(warmupN)).sort((a, b) => a - b);
-  const measured = total - warmupN;
+  lag.sort((a, b) => a - b);
   const r = (x) => (x == null ? null : Math.round(x * 10) / 10);
   const out = {
     tool: 'fixed-rate.js',
@@ -224,8 +314,8 @@ function report() {
     rate: opt.rate,
     duration_s: opt.duration,
     warmup_s: opt.warmup,
-    connections: opt.connections,
-    intended: measured,
+    connections: NC,
+    intended: total - warmupN,
     completed: s.length,
     ok_total: okCount,
     errors,
@@ -246,27 +336,21 @@ function report() {
 }
 
 function start() {
+  started = true;
   t0 = process.hrtime.bigint() + 20_000_000n; // start 20 ms from now
-  for (let i = 0; i < total; i++) intended[i] = i * intervalNs;
-  const w = new Worker(__filename, { workerData: { t0ns: t0.toString(), intervalNs, total } });
-  w.on('message', (i) => {
-    if (i < 0) { finishedScheduling = true; checkDone(); return; }
-    // Send everything whose intended time has passed (messages may coalesce).
-    const now = Number(process.hrtime.bigint() - t0);
-    let upto = Math.min(total, Math.floor(now / intervalNs) + 1);
-    if (upto < i + 1) upto = i + 1;
-    if (upto > dueUpTo) dueUpTo = upto;
-    dispatch();
+  dispatch = makeDispatch(sh, REQ, t0, 0);
+  const w = new Worker(__filename, {
+    workerData: { sab, nconn: NC, total, t0ns: t0.toString(), intervalNs, earlyNs: EARLY_NS, req: new Uint8Array(REQ) },
   });
   w.on('error', (e) => { console.error(e); process.exit(1); });
-  // hard stop: timeout after the last intended send
+  // hard stop: --timeout ms after the last intended send
   const hardMs = (total * intervalNs) / 1e6 + 20 + opt.timeout;
   setTimeout(() => {
     if (done) return;
     // unanswered requests count with (at least) their age so far
-    const now = Number(process.hrtime.bigint() - t0);
+    const now = nowNs();
     for (let i = 0; i < total; i++) {
-      if (latUs[i] < 0) { errors.timeout++; latUs[i] = (now - intended[i]) / 1000; }
+      if (latUs[i] < 0) { errors.timeout++; latUs[i] = (now - intendedNs(i)) / 1000; }
     }
     report();
   }, hardMs).unref();
@@ -274,12 +358,13 @@ function start() {
 
 // open the pool, then start the clock once every connection is up (or 2 s)
 let upCount = 0;
-for (let c = 0; c < opt.connections; c++) {
-  const conn = new Conn(c);
-  conns.push(conn);
-  conn.sock.once('connect', () => { if (++upCount === opt.connections) { clearTimeout(fallback); start(); } });
+let fallback = null;
+function onConnected() {
+  if (started) return;
+  if (++upCount === NC) { clearTimeout(fallback); start(); }
 }
-const fallback = setTimeout(() => {
+for (let c = 0; c < NC; c++) conns.push(new Conn(c));
+fallback = setTimeout(() => {
   if (upCount === 0) { console.error(`fixed-rate: cannot connect to ${HOST}:${PORT}`); process.exit(1); }
   start();
 }, 2000);

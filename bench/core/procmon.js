@@ -8,7 +8,8 @@
 //       take a first sample, print "ready", then sample every INTERVAL_MS;
 //       on SIGTERM/SIGINT take a last sample and print one JSON line:
 //       {cpu_ticks, cpu_s, rss_max_kb, rss_last_kb, samples, wall_s, cpus:{cpuN: busy%},
-//        other_cpu_pct}
+//        steal:{cpuN: %}, other_cpu_pct}
+//       (busy% excludes steal: time the hypervisor ran something else)
 //   node procmon.js --other ROOTPID SECONDS
 //       print {"other_cpu_pct"} measured over SECONDS
 //
@@ -108,7 +109,7 @@ function cpuTimes() {
     const v = m[2].trim().split(/\s+/).map(Number);
     const idle = v[3] + (v[4] || 0); // idle + iowait
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // without guest fields
-    out[m[1]] = { idle, total, work: v[0] + v[1] + v[2] };
+    out[m[1]] = { idle, total, work: v[0] + v[1] + v[2], steal: v[7] || 0 };
   }
   return out;
 }
@@ -169,11 +170,13 @@ function finish() {
   const c1 = cpuTimes();
   const own1 = ownRoot ? treeTicks(ownRoot) : 0;
   const cpus = {};
+  const steal = {};
   for (const k of Object.keys(c1)) {
     if (!c0[k]) continue;
     const dt = c1[k].total - c0[k].total;
     const di = c1[k].idle - c0[k].idle;
-    cpus[k] = dt > 0 ? Math.round((1000 * (dt - di)) / dt) / 10 : null;
+    cpus[k] = dt > 0 ? Math.round((1000 * (dt - di - (c1[k].steal - c0[k].steal))) / dt) / 10 : null;
+    steal[k] = dt > 0 ? Math.round((1000 * (c1[k].steal - c0[k].steal)) / dt) / 10 : null;
   }
   const ticks = last.cpu_ticks - first.cpu_ticks;
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -187,6 +190,7 @@ function finish() {
     samples: n,
     wall_s: wallS,
     cpus,
+    steal,
     other_cpu_pct: ownRoot ? otherPct(c0, c1, own0, own1, wallS) : null,
   }) + '\n');
   process.exit(0);

@@ -80,8 +80,10 @@ p();
 p(`Run ${env.date || ''} on \`${env.cpu || '?'}\`, ${env.nproc || '?'} CPUs. ` +
   `Upstream: ${env.upstream === 'nginx' ? 'nginx `return 200` (1 worker)' : '`bench/core/upstream.js` (uWebSockets.js)'}, 64-byte body, identical for every scenario. ` +
   (pin
-    ? `Pinning: proxy under test on CPU ${env.proxy_cpu}; upstream, wrk, fixed-rate.js and the monitor on CPU ${env.loadgen_cpu}.`
-    : 'No CPU pinning.'));
+    ? `Pinning: proxy under test on CPU ${env.proxy_cpu}; upstream, wrk and the monitor on CPU ${env.loadgen_cpu}; ` +
+      `fixed-rate.js ${env.fixed_cpu ? `on CPU ${env.fixed_cpu}` : 'unpinned'}.`
+    : 'No CPU pinning.') +
+  (env.lowlat === '1' ? ' Idle CPUs poll instead of halting (`LOWLAT=1`, /dev/cpu_dma_latency = 0).' : ''));
 p();
 p(`Max load: wrk ${env.wrk_threads} thread(s), ${env.conns} connections, ${env.duration} s after a ${env.warmup} s warm-up run. ` +
   `Fixed rate: \`fixed-rate.js\` open loop at ${env.fixed_rate} rps for ${env.fixed_duration} s (+${env.fixed_warmup} s discarded), ` +
@@ -139,6 +141,12 @@ for (const n of names) {
   for (const [ph, m] of [['max-load', s.monWrk], ['fixed-rate', s.monFixed]]) {
     if (m && m.other_cpu_pct != null && m.other_cpu_pct >= 10) {
       notes.push(`${n}: **foreign CPU load of ${m.other_cpu_pct}% of one CPU during the ${ph} run** (processes this script did not start): the numbers are disturbed.`);
+    }
+  }
+  for (const [ph, m] of [['max-load', s.monWrk], ['fixed-rate', s.monFixed]]) {
+    if (m && m.steal) {
+      const st = Math.max(...Object.values(m.steal).map((x) => x || 0));
+      if (st >= 2) notes.push(`${n}: hypervisor steal up to ${st}% of a CPU during the ${ph} run (the VM host was busy).`);
     }
   }
   if (s.notes) notes.push(`${n}: ${s.notes.replace(/\n/g, '; ')}`);

@@ -15,6 +15,12 @@
 #   PIN=1               1: proxy on CPU $PROXY_CPU, upstream+wrk+fixed-rate on
 #                       CPU $LOADGEN_CPU (needs >= 2 CPUs); 0: no pinning
 #   PROXY_CPU=0 LOADGEN_CPU=1
+#   FIXED_CPU=$LOADGEN_CPU   CPU for fixed-rate.js when pinning ("" = unpinned)
+#   MAXLOAD=1           0: skip the wrk max-load runs (fixed-rate only)
+#   LOWLAT=0            1 (root): hold /dev/cpu_dma_latency at 0 during the run, so
+#                       idle CPUs poll instead of halting; removes most of the VM's
+#                       wake-up jitter from the latency numbers (machine-wide while
+#                       the script runs)
 #   UPSTREAM=uws        uws (bench/core/upstream.js) | nginx (return 200)
 #   OUT=bench/core/results-latest.md
 #   INSTALL=1           apt-get install nginx/haproxy/wrk when missing (root only)
@@ -41,6 +47,9 @@ FIXED_CONNS="${FIXED_CONNS:-10}"
 PIN="${PIN:-1}"
 PROXY_CPU="${PROXY_CPU:-0}"
 LOADGEN_CPU="${LOADGEN_CPU:-1}"
+FIXED_CPU="${FIXED_CPU-$LOADGEN_CPU}"
+MAXLOAD="${MAXLOAD:-1}"
+LOWLAT="${LOWLAT:-0}"
 UPSTREAM="${UPSTREAM:-uws}"
 OUT="${OUT:-$HERE/results-latest.md}"
 INSTALL="${INSTALL:-1}"
@@ -98,9 +107,10 @@ start_bg() {
 }
 
 # loadgen CMD...: run CMD in the foreground on the load-generator CPU
+# (LOADGEN_CPU_NOW overrides it for one call; empty = unpinned)
 loadgen() {
-  local pin=()
-  [ "$PIN" = 1 ] && pin=(taskset -c "$LOADGEN_CPU")
+  local pin=() cpu="${LOADGEN_CPU_NOW-$LOADGEN_CPU}"
+  [ "$PIN" = 1 ] && [ -n "$cpu" ] && pin=(taskset -c "$cpu")
   echo "${pin[*]:+${pin[*]} }$*" >>"$TMP/commands.txt"
   "${pin[@]}" "$@"
 }
@@ -177,6 +187,7 @@ CPU_MODEL="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' || true)"
   echo "pin=$PIN"
   echo "proxy_cpu=$PROXY_CPU"
   echo "loadgen_cpu=$LOADGEN_CPU"
+  echo "fixed_cpu=$FIXED_CPU"
   echo "upstream=$UPSTREAM"
   echo "duration=$DURATION"
   echo "warmup=$WARMUP"
@@ -430,7 +441,7 @@ run_scenario() {
   [ -n "$PROXY_PID" ] && "$NODE" "$HERE/procmon.js" --once "$PROXY_PID" >"$RES/$name.idle.json"
 
   local mon_pid="${PROXY_PID:-$UP_PID}" # direct: monitor the upstream
-  if [ -n "$WRK" ]; then
+  if [ -n "$WRK" ] && [ "$MAXLOAD" = 1 ]; then
     log "$name: wrk warm-up ${WARMUP}s"
     loadgen timeout $((WARMUP + 20)) "$WRK" -t "$WRK_THREADS" -c "$CONNS" -d "${WARMUP}s" "$url" >"$RES/$name.warmup.txt" 2>&1 ||
       log "$name: warm-up wrk exited non-zero"
@@ -443,7 +454,7 @@ run_scenario() {
   fi
   log "$name: fixed-rate ${FIXED_RATE} rps for ${FIXED_DURATION}s (+${FIXED_WARMUP}s warm-up), $FIXED_CONNS connections"
   mon_start "$mon_pid" "$RES/$name.mon-fixed.json"
-  loadgen timeout $((FIXED_DURATION + FIXED_WARMUP + 20)) "$NODE" "$HERE/fixed-rate.js" --url "$url" \
+  LOADGEN_CPU_NOW="$FIXED_CPU" loadgen timeout $((FIXED_DURATION + FIXED_WARMUP + 20)) "$NODE" "$HERE/fixed-rate.js" --url "$url" \
     --rate "$FIXED_RATE" --duration "$FIXED_DURATION" --warmup "$FIXED_WARMUP" --connections "$FIXED_CONNS" \
     >"$RES/$name.fixed.json" 2>"$RES/$name.fixed.err" || log "$name: fixed-rate exited non-zero"
   mon_stop
@@ -456,6 +467,18 @@ run_scenario() {
 }
 
 # ------------------------------------------------------------------- main ----
+if [ "$LOWLAT" = 1 ]; then
+  if [ -w /dev/cpu_dma_latency ]; then
+    # a helper process holds the request (4-byte 0 = "no exit latency allowed")
+    echo "(hold /dev/cpu_dma_latency = 0 for the run)" >>"$TMP/commands.txt"
+    setsid bash -c 'exec 9>/dev/cpu_dma_latency; printf "\x00\x00\x00\x00" >&9; exec sleep 100000' </dev/null >/dev/null 2>&1 &
+    STARTED_PIDS+=("$!")
+  else
+    log "LOWLAT=1 needs write access to /dev/cpu_dma_latency (root); ignored"
+    LOWLAT=0
+  fi
+fi
+echo "lowlat=$LOWLAT" >>"$RES/machine.env"
 log "temp dir $TMP; ports: upstream $P_UP nginx $P_NGINX haproxy $P_HAPROXY wasmesh $P_WASMESH (admin $P_WASMESH_ADMIN); pin=$PIN"
 start_upstream
 T_START=$SECONDS

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { request } from '../support/http';
-import { startProxy, type RunningProxy } from '../support/proxy';
+import { oneClusterConfig, startProxy, type RunningProxy } from '../support/proxy';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 /** Sends raw bytes (optionally in several writes) and returns what came back and when the server closed. */
@@ -37,16 +37,7 @@ describe('bad input from clients', () => {
   let px: RunningProxy;
   before(async () => {
     up = await startUpstream((_q, r) => r.end('fine'));
-    px = await startProxy(`admin: { address: 127.0.0.1:0 }
-listeners:
-  - name: edge
-    address: 127.0.0.1:0
-    defaultCluster: web
-    maxRequestHeadersSize: 8KiB
-clusters:
-  - name: web
-    endpoints: [${up.address}]
-`);
+    px = await startProxy(oneClusterConfig([up.address], { listener: 'maxRequestHeadersSize: 8KiB' }));
   });
   after(async () => {
     await px?.stop();

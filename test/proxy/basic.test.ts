@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { request } from '../support/http';
-import { startProxy, type RunningProxy } from '../support/proxy';
+import { oneClusterConfig, startProxy, type RunningProxy } from '../support/proxy';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 describe('proxying basics', () => {
@@ -35,15 +35,7 @@ describe('proxying basics', () => {
           res.end(`hello ${req.method} ${req.url}`);
       }
     });
-    px = await startProxy(`admin: { address: 127.0.0.1:0 }
-listeners:
-  - name: edge
-    address: 127.0.0.1:0
-    defaultCluster: web
-clusters:
-  - name: web
-    endpoints: [${up.address}]
-`);
+    px = await startProxy(oneClusterConfig([up.address]));
   });
   after(async () => {
     await px?.stop();

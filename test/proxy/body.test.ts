@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { startProxy, type RunningProxy } from '../support/proxy';
+import { oneClusterConfig, startProxy, type RunningProxy } from '../support/proxy';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 const SIZE = 10 * 1024 * 1024;
@@ -41,15 +41,7 @@ describe('body integrity', () => {
       }
       res.end();
     });
-    px = await startProxy(`admin: { address: 127.0.0.1:0 }
-listeners:
-  - name: edge
-    address: 127.0.0.1:0
-    defaultCluster: web
-clusters:
-  - name: web
-    endpoints: [${up.address}]
-`);
+    px = await startProxy(oneClusterConfig([up.address]));
   });
   after(async () => {
     await px?.stop();

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { request } from '../support/http';
-import { startProxy, type RunningProxy } from '../support/proxy';
+import { oneClusterConfig, startProxy, type RunningProxy } from '../support/proxy';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 const GIB = 1024 * 1024 * 1024;
@@ -53,16 +53,7 @@ describe('1 GiB bodies with bounded memory', () => {
       };
       pump();
     });
-    px = await startProxy(`admin: { address: 127.0.0.1:0 }
-listeners:
-  - name: edge
-    address: 127.0.0.1:0
-    defaultCluster: web
-clusters:
-  - name: web
-    endpoints: [${up.address}]
-    timeout: 120s
-`);
+    px = await startProxy(oneClusterConfig([up.address], { cluster: 'timeout: 120s' }));
     pid = JSON.parse((await request({ port: px.adminPort, path: '/server_info' })).body.toString()).pid;
   });
   after(async () => {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { request } from '../support/http';
-import { startProxy, tmpDir, type RunningProxy } from '../support/proxy';
+import { oneClusterConfig, startProxy, tmpDir, type RunningProxy } from '../support/proxy';
 import { closedPort, startRawUpstream, startUpstream } from '../support/upstream';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -15,18 +15,10 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function proxyFor(clusterYaml: string): Promise<RunningProxy & { accessLog: string }> {
+/** A proxy with an access log in front of one cluster; `cluster` is extra YAML for it. */
+async function proxyFor(endpoints: string[], cluster = ''): Promise<RunningProxy & { accessLog: string }> {
   const accessLog = path.join(tmpDir(), 'access.log');
-  const px = await startProxy(`admin: { address: 127.0.0.1:0 }
-accessLog: { path: ${accessLog} }
-listeners:
-  - name: edge
-    address: 127.0.0.1:0
-    defaultCluster: web
-clusters:
-  - name: web
-${clusterYaml.replace(/^/gm, '    ')}
-`);
+  const px = await startProxy(oneClusterConfig(endpoints, { cluster, top: `accessLog: { path: ${accessLog} }` }));
   cleanups.push(() => px.stop());
   return Object.assign(px, { accessLog });
 }
@@ -43,7 +35,7 @@ async function logLines(file: string, n: number): Promise<Record<string, unknown
 describe('resilience', () => {
   it('connection refused: 503 UF, logged with the flag', async () => {
     const port = await closedPort();
-    const px = await proxyFor(`endpoints: [127.0.0.1:${port}]`);
+    const px = await proxyFor([`127.0.0.1:${port}`]);
     const r = await request({ port: px.port, path: '/x' });
     assert.equal(r.status, 503);
     assert.equal(r.headers['x-wasmesh-reason'], 'UF');
@@ -63,7 +55,7 @@ describe('resilience', () => {
     for (let i = 0; i < 4; i++) fillers.push(net.connect(port, '127.0.0.1').on('error', () => undefined));
     cleanups.push(() => fillers.forEach((s) => s.destroy()));
     await new Promise((r) => setTimeout(r, 100));
-    const px = await proxyFor(`endpoints: [127.0.0.1:${port}]\nconnectTimeout: 200ms`);
+    const px = await proxyFor([`127.0.0.1:${port}`], `connectTimeout: 200ms`);
     const t0 = Date.now();
     const r = await request({ port: px.port });
     assert.equal(r.status, 504);
@@ -77,7 +69,7 @@ describe('resilience', () => {
       res.end('fast');
     });
     cleanups.push(() => up.close());
-    const px = await proxyFor(`endpoints: [${up.address}]\ntimeout: 300ms`);
+    const px = await proxyFor([up.address], `timeout: 300ms`);
     const r = await request({ port: px.port, path: '/slow' });
     assert.equal(r.status, 504);
     assert.equal(r.headers['x-wasmesh-reason'], 'UT');
@@ -89,7 +81,7 @@ describe('resilience', () => {
   it('no healthy endpoint: 503 UH', async () => {
     const up = await startUpstream((req, res) => res.writeHead(req.url === '/healthz' ? 503 : 200).end('x'));
     cleanups.push(() => up.close());
-    const px = await proxyFor(`endpoints: [${up.address}]\nhealthCheck: { path: /healthz, interval: 50ms, unhealthyThreshold: 1, healthyThreshold: 1 }`);
+    const px = await proxyFor([up.address], `healthCheck: { path: /healthz, interval: 50ms, unhealthyThreshold: 1, healthyThreshold: 1 }`);
     let r = await request({ port: px.port });
     for (let i = 0; i < 50 && r.status !== 503; i++) {
       await new Promise((res) => setTimeout(res, 50));
@@ -102,7 +94,7 @@ describe('resilience', () => {
   it('pending requests over maxPendingRequests: 503 UO', async () => {
     const up = await startUpstream((_req, res) => setTimeout(() => res.end('slow'), 400));
     cleanups.push(() => up.close());
-    const px = await proxyFor(`endpoints: [${up.address}]\nmaxConnections: 1\nmaxPendingRequests: 1`);
+    const px = await proxyFor([up.address], `maxConnections: 1\nmaxPendingRequests: 1`);
     const rs = await Promise.all([0, 1, 2, 3].map(() => request({ port: px.port })));
     const codes = rs.map((r) => r.status).sort();
     assert.deepEqual(codes, [200, 200, 503, 503]);
@@ -112,7 +104,7 @@ describe('resilience', () => {
   it('upstream reset before headers: 503 UC', async () => {
     const up = await startRawUpstream((s) => s.once('data', () => s.destroy()));
     cleanups.push(() => up.close());
-    const px = await proxyFor(`endpoints: [${up.address}]`);
+    const px = await proxyFor([up.address]);
     const r = await request({ port: px.port });
     assert.equal(r.status, 503);
     assert.equal(r.headers['x-wasmesh-reason'], 'UC');
@@ -126,7 +118,7 @@ describe('resilience', () => {
       }),
     );
     cleanups.push(() => up.close());
-    const px = await proxyFor(`endpoints: [${up.address}]`);
+    const px = await proxyFor([up.address]);
     await assert.rejects(request({ port: px.port }));
     const [line] = await logLines(px.accessLog, 1);
     assert.equal(line!.flags, 'UC');
@@ -142,7 +134,7 @@ describe('resilience', () => {
       }),
     );
     cleanups.push(() => up.close());
-    const px = await proxyFor(`endpoints: [${up.address}]`);
+    const px = await proxyFor([up.address]);
     const r = await request({ port: px.port });
     assert.equal(r.status, 502);
     assert.equal(r.headers['x-wasmesh-reason'], 'UPE');

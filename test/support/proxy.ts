@@ -71,15 +71,20 @@ async function waitForAdmin(out: () => string, proc: ChildProcess): Promise<numb
   throw new Error(`proxy not ready within 10s:\n${out()}`);
 }
 
-/** A proxy config with one listener on a free port and the given cluster body. */
-export function simpleConfig(clusterYaml: string, extra = ''): string {
+/**
+ * A proxy config: admin and one listener "edge" on free ports, routing to one
+ * cluster "web". `cluster` and `listener` are extra YAML lines for those
+ * entries, `top` extra top-level lines.
+ */
+export function oneClusterConfig(endpoints: string[], o: { cluster?: string; listener?: string; top?: string } = {}): string {
+  const indent = (y: string | undefined) => (y ? y.trim().split('\n').map((l) => `    ${l}`).join('\n') + '\n' : '');
   return `admin: { address: 127.0.0.1:0 }
-listeners:
+${o.top ? o.top.trim() + '\n' : ''}listeners:
   - name: edge
     address: 127.0.0.1:0
     defaultCluster: web
-clusters:
+${indent(o.listener)}clusters:
   - name: web
-${clusterYaml.replace(/^/gm, '    ')}
-${extra}`;
+    endpoints: [${endpoints.join(', ')}]
+${indent(o.cluster)}`;
 }
