@@ -12,6 +12,9 @@
 //       (busy% excludes steal: time the hypervisor ran something else)
 //   node procmon.js --other ROOTPID SECONDS
 //       print {"other_cpu_pct"} measured over SECONDS
+//   node procmon.js --disturbance FILE...
+//       print "OTHER STEAL": the worst other_cpu_pct and per-CPU steal % in
+//       the given monitor outputs
 //
 // other_cpu_pct (with --own ROOTPID, normally the benchmark script itself):
 // user+nice+system time of the whole machine minus that of ROOTPID's process
@@ -53,7 +56,28 @@ function rssKb(pid) {
   }
 }
 
-function tree(root) {
+// The tree below root, from /proc/PID/task/TID/children (a child is listed
+// under the thread that forked it); falls back to a full /proc scan where
+// that file does not exist. Scanning all of /proc costs ~7 ms on this VM, too
+// much to do every 200 ms next to the load generator.
+let haveChildrenFiles = null;
+function childrenOf(pid) {
+  const out = [];
+  let tids;
+  try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const t of tids) {
+    try {
+      const s = fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'latin1').trim();
+      haveChildrenFiles = true;
+      if (s) for (const c of s.split(' ')) out.push(Number(c));
+    } catch {
+      if (haveChildrenFiles === null) haveChildrenFiles = false;
+    }
+  }
+  return out;
+}
+
+function treeByScan(root) {
   const kids = new Map();
   for (const d of fs.readdirSync('/proc')) {
     if (d.charCodeAt(0) < 48 || d.charCodeAt(0) > 57) continue;
@@ -72,17 +96,34 @@ function tree(root) {
   return out;
 }
 
+function tree(root) {
+  if (haveChildrenFiles === false) return treeByScan(root);
+  const out = [];
+  const stack = [root];
+  while (stack.length) {
+    const p = stack.pop();
+    out.push(p);
+    for (const k of childrenOf(p)) stack.push(k);
+  }
+  if (haveChildrenFiles === false) return treeByScan(root);
+  return out;
+}
+
+// pids are re-discovered every REDISCOVER samples (new children are rare)
+const REDISCOVER = 5;
+let known = null;
+let sinceDiscover = 0;
 function sample(root) {
-  const pids = tree(root);
+  if (!known || ++sinceDiscover >= REDISCOVER) { known = tree(root); sinceDiscover = 0; }
   let ticks = 0;
   let rss = 0;
-  for (const p of pids) {
+  for (const p of known) {
     const st = readStat(p);
     if (!st) continue;
     ticks += st.ticks + st.childTicks;
     rss += rssKb(p);
   }
-  return { cpu_ticks: ticks, rss_kb: rss, pids };
+  return { cpu_ticks: ticks, rss_kb: rss, pids: known };
 }
 
 // CPU ticks of a whole tree including children it already reaped
@@ -126,6 +167,23 @@ function otherPct(c0, c1, own0, own1, wallS) {
   return Math.max(0, Math.round((1000 * other) / HZ / wallS) / 10);
 }
 
+// --disturbance FILE...: worst foreign load and worst steal over monitor outputs
+if (args[0] === '--disturbance') {
+  let other = 0;
+  let steal = 0;
+  for (const f of args.slice(1)) {
+    let j = null;
+    try {
+      const lines = fs.readFileSync(f, 'utf8').trim().split('\n');
+      j = JSON.parse(lines[lines.length - 1]);
+    } catch { continue; }
+    if (j.other_cpu_pct > other) other = j.other_cpu_pct;
+    for (const v of Object.values(j.steal || {})) if (v > steal) steal = v;
+  }
+  process.stdout.write(`${other} ${steal}\n`);
+  process.exit(0);
+}
+
 if (args[0] === '--other') {
   const root = Number(args[1]);
   const secs = Number(args[2] || 1);
@@ -164,6 +222,7 @@ const timer = setInterval(() => {
 
 function finish() {
   clearInterval(timer);
+  known = null;
   last = sample(pid);
   n++;
   if (last.rss_kb > rssMax) rssMax = last.rss_kb;

@@ -89,12 +89,12 @@ p(`Max load: wrk ${env.wrk_threads} thread(s), ${env.conns} connections, ${env.d
   `Fixed rate: \`fixed-rate.js\` open loop at ${env.fixed_rate} rps for ${env.fixed_duration} s (+${env.fixed_warmup} s discarded), ` +
   `${env.fixed_conns} keep-alive connections, latency measured from the intended send time (coordinated omission corrected).`);
 p();
-p(`| scenario | rps (max load) | vs nginx | p50 @max | p99 @max | p50 @${env.fixed_rate} | p90 @${env.fixed_rate} | p99 @${env.fixed_rate} | +p99 vs direct @${env.fixed_rate} | CPU ms / 1k req @max | CPU ms / 1k req @${env.fixed_rate} | RSS idle → max | CPU busy proxy / loadgen @max |`);
-p('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+p(`| scenario | rps (max load) | vs nginx | p50 @max | p99 @max | p50 @${env.fixed_rate} | p90 @${env.fixed_rate} | p99 @${env.fixed_rate} | +p99 vs direct @${env.fixed_rate} | CPU ms / 1k req @max | req per proxy CPU-second @max | CPU ms / 1k req @${env.fixed_rate} | RSS idle → max | ${pin ? 'CPU busy proxy / loadgen @max' : 'CPU busy per CPU @max'} |`);
+p('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
 for (const n of names) {
   const s = S[n];
   if (s.status !== 'ok') {
-    p(`| ${n} | ${s.status.replace(/\|/g, '\\|')} | | | | | | | | | | | |`);
+    p(`| ${n} | ${s.status.replace(/\|/g, '\\|')} | | | | | | | | | | | | |`);
     continue;
   }
   const w = s.wrk;
@@ -102,7 +102,9 @@ for (const n of names) {
   const direct = n === 'direct';
   const ratio = nginxRps && s.rps ? `${(s.rps / nginxRps).toFixed(2)}×` : '–';
   const added = !direct && f && directP99 != null ? (f.p99 - directP99 >= 0 ? '+' : '−') + us(Math.abs(f.p99 - directP99)) : '–';
-  const cpuMax = direct ? '–' : num(cpuPer1k(s.monWrk, w && w.requests), 1);
+  const cpuMaxV = direct ? null : cpuPer1k(s.monWrk, w && w.requests);
+  const cpuMax = num(cpuMaxV, 1);
+  const perCpuS = cpuMaxV ? num(1e6 / cpuMaxV) : '–';
   const fixedReq = f ? f.completed + Math.round((f.warmup_s || 0) * f.rate) : null; // monitor also saw the warm-up second
   const cpuFixed = direct ? '–' : num(cpuPer1k(s.monFixed, fixedReq), 1);
   const rssMax = Math.max((s.monWrk && s.monWrk.rss_max_kb) || 0, (s.monFixed && s.monFixed.rss_max_kb) || 0) || null;
@@ -114,7 +116,7 @@ for (const n of names) {
     if (direct && pin) busy = `– / ${num(c[CPU(env.loadgen_cpu)])}%`;
   }
   p(`| ${n} | ${num(s.rps)} | ${ratio} | ${us(w && w.latency_us.p50)} | ${us(w && w.latency_us.p99)} | ` +
-    `${us(f && f.p50)} | ${us(f && f.p90)} | ${us(f && f.p99)} | ${added} | ${cpuMax} | ${cpuFixed} | ${rss} | ${busy} |`);
+    `${us(f && f.p50)} | ${us(f && f.p90)} | ${us(f && f.p99)} | ${added} | ${cpuMax} | ${perCpuS} | ${cpuFixed} | ${rss} | ${busy} |`);
 }
 p();
 
@@ -134,8 +136,10 @@ for (const n of names) {
   if (pin && s.monWrk && s.monWrk.cpus) {
     const pc = s.monWrk.cpus[CPU(env.proxy_cpu)];
     const lc = s.monWrk.cpus[CPU(env.loadgen_cpu)];
-    if (n !== 'direct' && lc >= 95 && pc < 90) {
-      notes.push(`${n}: the load-generator CPU (wrk+upstream) was ${lc}% busy while the proxy CPU was ${pc}%: the rps is bounded by the load side, not the proxy.`);
+    if (n !== 'direct' && lc >= 95) {
+      notes.push(pc < 90
+        ? `${n}: the load-generator CPU (wrk+upstream) was ${lc}% busy while the proxy CPU was ${pc}%: the rps is bounded by the load side, not the proxy.`
+        : `${n}: both CPUs were saturated (proxy ${pc}%, wrk+upstream ${lc}%): the rps may be partly bounded by the load side; "req per proxy CPU-second" compares efficiency independently of that.`);
     }
   }
   for (const [ph, m] of [['max-load', s.monWrk], ['fixed-rate', s.monFixed]]) {
@@ -151,9 +155,10 @@ for (const n of names) {
   }
   if (s.notes) notes.push(`${n}: ${s.notes.replace(/\n/g, '; ')}`);
 }
-if (S.direct && S.direct.status === 'ok') {
-  notes.push('direct: wrk and the upstream share one CPU (when pinned), so its rps is the load side\'s own ceiling; a proxy scenario whose rps comes close to it is limited by the load side.');
+if (pin && S.direct && S.direct.status === 'ok') {
+  notes.push('direct: wrk and the upstream share one CPU, so its rps is the load side\'s own ceiling; a proxy scenario whose rps comes close to it is limited by the load side.');
 }
+notes.push('req per proxy CPU-second = requests served ÷ CPU seconds the proxy tree used during the wrk run (= 1e6 ÷ CPU ms per 1k req): what one fully used core would serve at that efficiency.');
 notes.push('CPU ms / 1k req = utime+stime of the proxy process tree (nginx master+worker, HAProxy, wasmesh and any children) ÷ requests; USER_HZ tick resolution (10 ms). RSS = sum of VmRSS over the tree, sampled every 200 ms (shared pages of nginx master/worker counted twice).');
 notes.push('"CPU busy" = share of each CPU that was not idle during the measured wrk run (from /proc/stat); for the "direct" row CPU/RSS columns are not applicable.');
 p('Notes:');

@@ -23,7 +23,11 @@ export class FlatHeaderMap implements HeaderMap {
   }
 
   get(name: string): string | undefined {
-    const n = name.toLowerCase();
+    return this.getLower(name.toLowerCase());
+  }
+
+  /** get() for a name the caller knows is lower-case (the core's own lookups). */
+  getLower(n: string): string | undefined {
     const i = this.names.indexOf(n);
     return i < 0 ? undefined : this.values[i];
   }

@@ -51,16 +51,25 @@ export interface ConnectionOwner {
 }
 
 /**
+ * One read buffer for every upstream socket of this thread. Reads are handled
+ * synchronously and nothing keeps a view of it past the callback (the parser
+ * copies partial heads, a paused connection copies what it holds back), so
+ * sharing it saves an allocation and the stream machinery on every read.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/**
  * The one place a socket is made. A TLS variant would return tls.connect()
  * here and wait for 'secureConnect' instead of CONNECT_EVENT.
  */
-export function createSocket(o: ConnectionOptions): net.Socket {
+export function createSocket(o: ConnectionOptions, onRead: (n: number, buf: Buffer) => boolean): net.Socket {
   return net.connect({
     host: o.host,
     port: o.port,
     noDelay: true,
     keepAlive: true,
     keepAliveInitialDelay: o.keepAliveInitialDelayMs ?? 60_000,
+    onread: { buffer: READ_BUFFER, callback: onRead },
   });
 }
 const CONNECT_EVENT = 'connect';
@@ -151,7 +160,10 @@ export class UpstreamConnection implements UpstreamRequestSink, ResponseParserSi
   private lastError: Error | null = null;
 
   private readonly lConnect = (): void => this.onConnect();
-  private readonly lData = (b: Buffer): void => this.onData(b);
+  private readonly lRead = (n: number, b: Buffer): boolean => {
+    this.onData(b.subarray(0, n));
+    return true;
+  };
   private readonly lEnd = (): void => this.onEnd();
   private readonly lClose = (): void => this.onClose();
   private readonly lError = (e: Error): void => {
@@ -321,9 +333,8 @@ export class UpstreamConnection implements UpstreamRequestSink, ResponseParserSi
   // ---- socket events -------------------------------------------------------
 
   private openSocket(): net.Socket {
-    const s = createSocket(this.opts);
+    const s = createSocket(this.opts, this.lRead);
     s.on(CONNECT_EVENT, this.lConnect);
-    s.on('data', this.lData);
     s.on('end', this.lEnd);
     s.on('close', this.lClose);
     s.on('error', this.lError);
@@ -340,7 +351,6 @@ export class UpstreamConnection implements UpstreamRequestSink, ResponseParserSi
   private detachSocket(): void {
     const s = this.socket;
     s.removeListener(CONNECT_EVENT, this.lConnect);
-    s.removeListener('data', this.lData);
     s.removeListener('end', this.lEnd);
     s.removeListener('close', this.lClose);
     s.removeListener('error', this.lError);
@@ -395,8 +405,8 @@ export class UpstreamConnection implements UpstreamRequestSink, ResponseParserSi
       return;
     }
     if (this.paused) {
-      // A read already under way when we paused: keep it, in order, for resume().
-      this.pending = this.pending === null ? buf : Buffer.concat([this.pending.subarray(this.pendingOff), buf]);
+      // A read already under way when we paused: keep a copy (buf is the shared read buffer), in order, for resume().
+      this.pending = this.pending === null ? Buffer.from(buf) : Buffer.concat([this.pending.subarray(this.pendingOff), buf]);
       this.pendingOff = 0;
       return;
     }
@@ -413,9 +423,9 @@ export class UpstreamConnection implements UpstreamRequestSink, ResponseParserSi
       return;
     }
     if (this.paused) {
-      // Keep the rest (possibly just the completion) until resume().
-      this.pending = buf;
-      this.pendingOff = n;
+      // Keep the rest (possibly just the completion) until resume(); copied, buf may be the shared read buffer.
+      this.pending = Buffer.from(buf.subarray(n));
+      this.pendingOff = 0;
       if (!this.readStopped) this.stopReading();
       return;
     }

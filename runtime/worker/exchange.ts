@@ -16,6 +16,7 @@ import type { FilterStream, RouteDecision, StreamInfo } from '../filter/types';
 import { FilterChain } from '../filter/chain';
 import type { PoolWaiter, UpstreamHandler, UpstreamRequestSink } from '../upstream/types';
 import type { HashSource, ListenerRuntime, WorkerCluster } from './context';
+import { DeadlineQueue, type Deadline, type DeadlineList } from './deadlines';
 
 const enum Phase {
   Idle,
@@ -30,6 +31,8 @@ const enum Phase {
 }
 
 const NO_HEADERS: string[] = [];
+/** Request timeouts of every stream on this thread. */
+const deadlines = new DeadlineQueue();
 
 /** The decoded value of query parameter `name`, or null. */
 function queryParam(q: string, name: string): string | null {
@@ -56,7 +59,7 @@ function collectHeader(name: string, value: string): void {
   collecting!.addRequestHeader(name, value);
 }
 
-export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, StreamInfo, HashSource {
+export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, StreamInfo, HashSource, Deadline {
   // --- per-request state, reset in begin() ---
   private lis!: ListenerRuntime;
   private res: HttpResponse | null = null;
@@ -87,7 +90,11 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   private cluster: WorkerCluster | null = null;
   private endpoint = -1;
   private conn: UpstreamRequestSink | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  // Deadline links (see deadlines.ts).
+  dlNext: Deadline | null = null;
+  dlPrev: Deadline | null = null;
+  dlAt = 0;
+  dlList: DeadlineList | null = null;
   private status = 0;
   private flag = '';
   private details = '';
@@ -122,7 +129,6 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   private readonly onAbortedB = (): void => this.onAborted();
   private readonly onDataB = (ab: ArrayBuffer, last: boolean): void => this.onData(ab, last);
   private readonly onWritableB = (offset: number): boolean => this.onWritable(offset);
-  private readonly onTimeoutB = (): void => this.onTimeout();
   private readonly writeHeadB = (): void => this.writeHead();
   private readonly writeChunkB = (): void => this.writeChunk();
   private readonly endChunkedB = (): void => {
@@ -171,7 +177,6 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.t0 = performance.now();
     this.startTimeMs = Date.now();
     res.onAborted(this.onAbortedB);
-    res.onWritable(this.onWritableB);
     const v = lis.stats;
     v[lis.slots.rqTotal]!++;
     v[lis.slots.rqActive]!++;
@@ -268,7 +273,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     v[cluster.slots.rqTotal]!++;
     v[cluster.slots.rqActive]!++;
     cluster.requestStarted(ep);
-    this.timer = setTimeout(this.onTimeoutB, this.route.timeoutMs || cluster.config.timeoutMs);
+    deadlines.add(this, this.route.timeoutMs || cluster.config.timeoutMs, this.tUpstream);
     cluster.acquire(ep, this);
   }
 
@@ -320,7 +325,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
       head += `\r\n${n}: ${h.values[i]}`;
     }
     head += `\r\nx-forwarded-for: ${this.xffIncoming ? `${this.xffIncoming}, ${this.sourceAddress}` : this.sourceAddress}\r\nx-forwarded-proto: http`;
-    if (!h.has('x-request-id')) head += `\r\nx-request-id: ${this.requestId}`;
+    if (h.getLower('x-request-id') === undefined) head += `\r\nx-request-id: ${this.requestId}`;
     return head;
   }
 
@@ -434,6 +439,8 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     // The upstream's buffer is only lent for the call; keep a copy of what uWS could not take.
     if (this.respLength >= 0) this.pendingChunk = Buffer.from(chunk);
     else this.awaitingWritable = true;
+    // Registered only now: most responses never see backpressure, and each registration costs uWS a persistent handle.
+    this.res.onWritable(this.onWritableB);
     return false;
   }
 
@@ -501,8 +508,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     return this.failStream(503, Flag.UpstreamConnectionTermination, err.message);
   }
 
-  private onTimeout(): void {
-    this.timer = null;
+  onDeadline(): void {
     if (this.phase !== Phase.Pending && this.phase !== Phase.Upstream) return;
     this.lis.stats[this.cluster!.slots.rqTimeout]!++;
     this.abortUpstream();
@@ -609,10 +615,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   private settleUpstream(): void {
     if (this.upstreamSettled) return;
     this.upstreamSettled = true;
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    deadlines.remove(this);
     if (this.tUpstreamEnd === 0) this.tUpstreamEnd = performance.now();
     const c = this.cluster!;
     const v = this.lis.stats;
