@@ -28,7 +28,7 @@
 #   QUIET_PCT=15 QUIET_WAIT=15   before each scenario wait up to QUIET_WAIT s
 #                       for foreign CPU load (processes not started by this
 #                       script) to drop below QUIET_PCT % of one CPU
-#   RETRY_PCT=20 RETRY_STEAL_PCT=5 TIME_BUDGET=210   measure a scenario once
+#   RETRY_PCT=20 RETRY_STEAL_PCT=5 TIME_BUDGET=225   measure a scenario once
 #                       more when foreign load reached RETRY_PCT % of a CPU, or
 #                       hypervisor steal RETRY_STEAL_PCT %, during it, if the
 #                       measurements so far, that retry and the scenarios still
@@ -66,7 +66,7 @@ QUIET_PCT="${QUIET_PCT:-15}"
 QUIET_WAIT="${QUIET_WAIT:-15}"
 RETRY_PCT="${RETRY_PCT:-20}"
 RETRY_STEAL_PCT="${RETRY_STEAL_PCT:-5}"
-TIME_BUDGET="${TIME_BUDGET:-210}"
+TIME_BUDGET="${TIME_BUDGET:-225}"
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -90,6 +90,15 @@ stop_group() { # stop_group PID: TERM the process group, wait up to 3 s, then KI
   done
   kill -KILL -- "-$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+}
+
+# stop_started PID: stop one process group started here and forget it (so a
+# recycled PID can never be signalled later)
+stop_started() {
+  local pid="$1" p keep=()
+  stop_group "$pid"
+  for p in "${STARTED_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  STARTED_PIDS=("${keep[@]}")
 }
 
 cleanup() {
@@ -475,14 +484,14 @@ measure_scenario() {
   if [ -n "$FAIL_REASON" ]; then
     log "$name: $FAIL_REASON"
     echo "$FAIL_REASON" >"$RES/$name.status"
-    [ -n "$PROXY_PID" ] && stop_group "$PROXY_PID"
+    [ -n "$PROXY_PID" ] && stop_started "$PROXY_PID"
     return 0
   fi
   local url="http://127.0.0.1:$TARGET_PORT/" bad
   if ! bad="$(check_body "$url")"; then
     echo "failed: bad response through $name (status/bytes: $bad, expected 200 64)" >"$RES/$name.status"
     log "$name: bad response ($bad)"
-    [ -n "$PROXY_PID" ] && stop_group "$PROXY_PID"
+    [ -n "$PROXY_PID" ] && stop_started "$PROXY_PID"
     return 0
   fi
   [ -n "$PROXY_PID" ] && "$NODE" "$HERE/procmon.js" --once "$PROXY_PID" >"$RES/$name.idle.json"
@@ -508,7 +517,7 @@ measure_scenario() {
   log "$name: fixed-rate $(cut -c1-400 "$RES/$name.fixed.json" | grep -o '"p50".*"max":[0-9.]*' || true)"
   if [ -n "$PROXY_PID" ]; then
     kill -0 "$PROXY_PID" 2>/dev/null || echo "warning: $name exited during the run" >>"$RES/$name.notes"
-    stop_group "$PROXY_PID"
+    stop_started "$PROXY_PID"
   fi
   echo ok >"$RES/$name.status"
 }

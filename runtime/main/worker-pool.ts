@@ -37,7 +37,8 @@ class WorkerHandle {
       return;
     }
     this.port = null;
-    this.thread = new Worker(path.join(__dirname, '../worker/worker-thread.js'), { workerData: init, stdout: false, stderr: false });
+    // Same small young generation as the supervised main thread (see supervisor.ts).
+    this.thread = new Worker(path.join(__dirname, '../worker/worker-thread.js'), { workerData: init, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 3 } });
     this.thread.on('message', onMessage);
     this.thread.on('error', (e) => log('error', `worker ${index} error: ${e.stack ?? e}`));
     this.thread.on('exit', (code) => {
