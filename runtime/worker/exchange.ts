@@ -5,10 +5,10 @@
 // allocates no closures. It implements the upstream handler and pool-waiter
 // contracts directly (undici style), and the FilterStream that filters see.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { randomUUID } from 'node:crypto';
 import { Flag } from '../core/flags';
 import type { UpstreamError } from '../core/errors';
 import { FlatHeaderMap } from '../http/header-map';
+import { requestId } from '../http/request-id';
 import { connectionTokens, isHopByHop } from '../http/hop-by-hop';
 import { statusLine } from '../http/status-lines';
 import { observe } from '../stats/layout';
@@ -207,7 +207,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
       this.localReply(400, Flag.DownstreamProtocolError, 'both content-length and transfer-encoding');
       return;
     }
-    if (this.requestId === '') this.requestId = randomUUID();
+    if (this.requestId === '') this.requestId = requestId();
     if (this.reqBodyLength !== 0) {
       this.reqBodyOpen = true;
       res.onData(this.onDataB);
