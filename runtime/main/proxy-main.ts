@@ -152,14 +152,16 @@ export class ProxyMain {
 }
 
 export async function runProxy(opts: ProxyOptions): Promise<void> {
+  // Worker threads boot while the config is parsed: start-up is on the critical path of every restart.
+  const proxy = new ProxyMain(opts);
   let config: ProxyConfig;
   try {
     config = loadProxyConfigFile(opts.configPath);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
+    await proxy.pool.close();
     process.exit(1);
   }
-  const proxy = new ProxyMain(opts);
   process.on('SIGTERM', () => void proxy.shutdown());
   process.on('SIGINT', () => void proxy.shutdown());
   process.on('SIGHUP', () => void proxy.reload());
