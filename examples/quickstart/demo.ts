@@ -74,7 +74,7 @@ wasmesh demo is up (config: ${config})
   admin    http://127.0.0.1:${ADMIN}/help
 
 Try:
-  curl -s localhost:${LISTEN}/hello                       # alternates web-1 / web-2 (round robin)
+  curl -s localhost:${LISTEN}/hello                       # spread over web-1 and web-2 (round robin per worker)
   curl -s localhost:${ADMIN}/clusters                     # endpoint health, ejections, active requests
   curl -s localhost:${ADMIN}/stats/prometheus | grep rq_total
   curl -s localhost:${SERVICES[0]}/fail; for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' localhost:${LISTEN}/; done

@@ -36,6 +36,7 @@ export class AccessLog {
   }
 
   write(r: AccessRecord): void {
+    if (this.closed) return;
     // Field order is fixed; only free-form strings go through JSON.stringify.
     this.buf += `{"start_time":"${new Date(r.startTime).toISOString()}","method":${JSON.stringify(r.method)},"path":${JSON.stringify(r.path)},"status":${r.status},"flags":"${r.flags}","upstream_cluster":${JSON.stringify(r.upstreamCluster)},"upstream_host":"${r.upstreamHost}","bytes_received":${r.bytesReceived},"bytes_sent":${r.bytesSent},"duration_ms":${r.durationMs.toFixed(3)},"upstream_duration_ms":${r.upstreamDurationMs.toFixed(3)},"request_id":${JSON.stringify(r.requestId)},"listener":${JSON.stringify(r.listener)}${r.details ? `,"details":${JSON.stringify(r.details)}` : ''}}\n`;
     if (this.buf.length >= FLUSH_BYTES) this.flush();
@@ -58,8 +59,12 @@ export class AccessLog {
     });
   }
 
-  /** Synchronous final flush, for shutdown. */
+  private closed = false;
+
+  /** Synchronous final flush, for shutdown. Idempotent. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.buf !== '') {
@@ -70,6 +75,12 @@ export class AccessLog {
       }
       this.buf = '';
     }
-    if (this.fd !== 1) fs.closeSync(this.fd);
+    if (this.fd !== 1) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* already gone; nothing to flush */
+      }
+    }
   }
 }

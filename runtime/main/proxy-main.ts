@@ -137,16 +137,21 @@ export class ProxyMain {
     return clean;
   }
 
-  /** Graceful exit: drain, close every socket, exit 0. */
-  async shutdown(): Promise<never> {
-    if (this.state !== 'stopping') {
-      await this.drain();
-      this.state = 'stopping';
-      await this.pool.close();
-      this.health.stop();
-      await this.admin?.close();
-      log('info', 'stopped');
-    }
+  private stopping: Promise<never> | null = null;
+
+  /** Graceful exit: drain, close every socket, exit 0. Signals often arrive in pairs (SIGINT to the group, SIGTERM from the supervisor): one shutdown serves them all. */
+  shutdown(): Promise<never> {
+    this.stopping ??= this.shutdownOnce();
+    return this.stopping;
+  }
+
+  private async shutdownOnce(): Promise<never> {
+    await this.drain();
+    this.state = 'stopping';
+    await this.pool.close();
+    this.health.stop();
+    await this.admin?.close();
+    log('info', 'stopped');
     process.exit(0);
   }
 }

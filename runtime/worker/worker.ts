@@ -138,7 +138,10 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
   }
 
   /** Close every socket this worker holds before it may exit: a worker that exits holding uWS sockets aborts the process. */
+  let closed = false;
   function shutdown(): void {
+    if (closed) return send({ type: 'closed' });
+    closed = true;
     for (const h of hosts.values()) h.close();
     hosts.clear();
     if (current !== null) {

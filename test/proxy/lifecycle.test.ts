@@ -95,6 +95,20 @@ clusters:
     assert.equal(await exit, 0);
   });
 
+  it('SIGINT and SIGTERM together (Ctrl-C under a supervisor) shut down once, cleanly', async () => {
+    const up = await startUpstream((_q, r) => r.end('x'));
+    cleanups.push(() => up.close());
+    const log = path.join(tmpDir(), 'access.log');
+    const px = await startProxy(config(up.address).replace('drainTimeout: 5s', `drainTimeout: 5s\naccessLog: { path: ${log} }`), { workers: 2 });
+    await request({ port: px.port });
+    const exited = new Promise<number | null>((r) => px.proc.on('exit', (c) => r(c)));
+    px.proc.kill('SIGINT');
+    px.proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.doesNotMatch(px.output(), /FATAL|Error/);
+    assert.equal(fs.readFileSync(log, 'utf8').trim().split('\n').length, 1);
+  });
+
   it('POST /quitquitquit exits 0; GET on it is refused', async () => {
     const up = await startUpstream((_q, r) => r.end('x'));
     cleanups.push(() => up.close());
