@@ -285,8 +285,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     }
     this.phase = Phase.Upstream;
     this.conn = conn;
-    conn.start(this.buildHead(), this.reqBodyLength === -1 ? -1 : this.reqBodyLength, this.isHead, this);
-    if (this.conn === null) return; // start() failed synchronously and already reported
+    conn.start(this.buildHead(), this.reqBodyLength, this.isHead, this);
     const pending = this.pendingBody;
     for (let i = 0; i < pending.length; i++) conn.write(pending[i]!);
     pending.length = 0;

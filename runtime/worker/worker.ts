@@ -26,6 +26,8 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
   const stats = workerView(init.statsSab, init.index);
   const worker: WorkerState = { draining: false, active: 0, onIdle: null };
   const hosts = new Map<string, ListenerHost>();
+  /** Hosts a reload moved away from: no longer listening, but their keep-alive connections may live on. */
+  const retired: ListenerHost[] = [];
   let current: Generation | null = null;
   let prepared: Generation | null = null;
   let faults = 0;
@@ -107,6 +109,7 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
       if (!g.runtimes.has(k)) {
         h.stopListening();
         hosts.delete(k);
+        retired.push(h);
       }
     }
     current = g;
@@ -142,7 +145,9 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
   function shutdown(): void {
     if (closed) return send({ type: 'closed' });
     closed = true;
+    // Every uWS socket must be closed before the thread may end.
     for (const h of hosts.values()) h.close();
+    for (const h of retired.splice(0)) h.close();
     hosts.clear();
     if (current !== null) {
       for (const c of current.clusters.values()) c.retire();

@@ -3,10 +3,11 @@ import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { request } from '../support/http';
 import { BIN, startProxy, tmpDir } from '../support/proxy';
-import { startUpstream } from '../support/upstream';
+import { closedPort, startUpstream } from '../support/upstream';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -93,6 +94,25 @@ clusters:
     const rs = await inflight;
     assert.deepEqual(rs.map((r) => r.body.toString()), ['done', 'done']);
     assert.equal(await exit, 0);
+  });
+
+  it('a reload that moves a listener keeps old keep-alive connections safe until shutdown', async () => {
+    const up = await startUpstream((_q, r) => r.end('moved'));
+    cleanups.push(() => up.close());
+    // Worker threads: a thread that ends holding uWS sockets aborts the process (exit 134).
+    const px = await startProxy(config(up.address), { workers: 2 });
+    const oldPort = px.port;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    assert.equal((await request({ port: oldPort, agent })).body.toString(), 'moved');
+    const newPort = await closedPort();
+    fs.writeFileSync(px.configPath, config(up.address).replace('address: 127.0.0.1:0\n    defaultCluster', `address: 127.0.0.1:${newPort}\n    defaultCluster`));
+    assert.equal((await request({ port: px.adminPort, path: '/reload', method: 'POST' })).status, 200);
+    assert.equal((await request({ port: newPort })).body.toString(), 'moved');
+    await assert.rejects(request({ port: oldPort }), /ECONNREFUSED/);
+    // The kept-alive connection to the old address is still served by the old listener.
+    assert.equal((await request({ port: oldPort, agent })).body.toString(), 'moved');
+    assert.equal(await px.stop('SIGTERM'), 0);
+    agent.destroy();
   });
 
   it('SIGINT and SIGTERM together (Ctrl-C under a supervisor) shut down once, cleanly', async () => {
