@@ -81,11 +81,11 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
     }
     prepared = g;
     // Open sockets for new addresses now; they serve only after commit swaps runtimes in.
-    const todo = [...g.runtimes].filter(([k]) => !hosts.has(k));
-    let left = todo.length;
+    const unopened = [...g.runtimes].filter(([k]) => !hosts.has(k));
+    let left = unopened.length;
     let failed: string | null = null;
     if (left === 0) return send({ type: 'prepared', gen: spec.gen, error: null });
-    for (const [k, rt] of todo) {
+    for (const [k, rt] of unopened) {
       const h = new ListenerHost(rt);
       g.newHosts.set(k, h);
       h.listen((err) => {
