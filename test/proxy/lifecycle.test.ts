@@ -47,6 +47,14 @@ clusters:
     assert.match(r.stderr, /listeners\[0\]\.defaultCluster/);
   });
 
+  it('refuses a filter chain it cannot load instead of ignoring it', () => {
+    const file = path.join(tmpDir(), 'filters.yaml');
+    fs.writeFileSync(file, config('127.0.0.1:9').replace('    defaultCluster: web', '    defaultCluster: web\n    filters: [{ name: authz, module: ./authz.wasm }]'));
+    const r = spawnSync(process.execPath, [BIN, 'proxy', '-c', file, '--no-supervisor'], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /listeners\[0\]\.filters: this build cannot load filters yet/);
+  });
+
   it('reloads a good config on SIGHUP and POST /reload; a bad one is rejected and the old one stays', async () => {
     const a = await startUpstream((_q, r) => r.end('a'));
     const b = await startUpstream((req, r) => (req.url === '/slow' ? setTimeout(() => r.end('b-slow'), 600) : r.end('b')));
