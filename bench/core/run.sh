@@ -322,6 +322,8 @@ $(nginx_temp_paths "$d")
   # client side: never recycle wrk's keep-alive connections during a run
   keepalive_requests 10000000;
   keepalive_timeout 300s;
+  # Header parity with wasmesh: keep an incoming x-request-id, else generate one.
+  map \$http_x_request_id \$req_id { default \$http_x_request_id; "" \$request_id; }
   upstream backend {
     server 127.0.0.1:$P_UP;
     keepalive 64;
@@ -334,6 +336,11 @@ $(nginx_temp_paths "$d")
       proxy_pass http://backend;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      # Same per-request work as wasmesh: client Host kept, XFF appended, XFP and a request id set.
+      proxy_set_header Host \$http_host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Request-ID \$req_id;
     }
   }
 }
@@ -364,6 +371,11 @@ defaults
   timeout http-keep-alive 300s
 frontend bench
   bind 127.0.0.1:$P_HAPROXY
+  # Same per-request work as wasmesh: XFF appended, XFP and a request id set.
+  option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
+  http-request set-header X-Request-ID %[unique-id] unless { req.hdr(x-request-id) -m found }
   default_backend upstream
 backend upstream
   server u1 127.0.0.1:$P_UP
