@@ -87,6 +87,12 @@ describe('bad input from clients', () => {
     assert.equal(g.data, '');
   });
 
+  it('pipelined requests close the connection (uWS 20.30 aborts a pending response) and nothing else is disturbed', async () => {
+    const r = await raw(px.port, ['GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n'], 3000);
+    assert.notEqual(r.closedAfterMs, null, 'connection closed rather than left hanging');
+    assert.equal((await request({ port: px.port })).body.toString(), 'fine');
+  });
+
   it('a client that disconnects mid-request leaves the proxy serving', async () => {
     await raw(px.port, ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial'], 200);
     assert.equal((await request({ port: px.port })).body.toString(), 'fine');
