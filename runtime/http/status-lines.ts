@@ -10,7 +10,3 @@ export function statusLine(code: number, reason: string): string {
   if (std !== undefined && (reason === '' || std.length === 4 + reason.length)) return std;
   return `${code} ${reason || 'Unknown'}`;
 }
-
-export function reasonPhrase(code: number): string {
-  return STATUS_CODES[code] ?? 'Unknown';
-}
