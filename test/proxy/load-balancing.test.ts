@@ -72,17 +72,24 @@ clusters:
     lb: least_request
 `);
     stops.push(() => px.stop(), () => slow.close(), () => fast.close());
-    // Park 6 slow requests: P2C sends most of them to whichever is idle, so both get some, slow keeps its share pinned.
-    const parked = Array.from({ length: 6 }, () => request({ port: px.port, path: '/slow' }));
-    await new Promise((r) => setTimeout(r, 200));
+    // Send /slow requests until one is parked on `slow` (P2C picks at random between two idle endpoints; those sent
+    // to `fast` finish at once). Once `slow` holds one, P2C never picks it again while `fast` is idle.
+    const parked: Promise<unknown>[] = [];
+    const slowActive = async () => JSON.parse((await request({ port: px.adminPort, path: '/clusters' })).body.toString())[0].endpoints[0].activeRequests as number;
+    for (let i = 0; i < 30 && (await slowActive()) < 1; i++) {
+      parked.push(request({ port: px.port, path: '/slow' }));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await slowActive(), 1, 'exactly one request parked on the slow endpoint');
     const before = slow.hits;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     for (let i = 0; i < 40; i++) await request({ port: px.port, path: '/quick', agent });
     agent.destroy();
     const toSlow = slow.hits - before;
     await Promise.all(parked);
-    // With requests parked on `slow`, fast has fewer active requests and wins every two-choice comparison between them.
-    assert.ok(toSlow <= 20, `slow endpoint got ${toSlow} of 40 while busy`);
+    // With two endpoints P2C always compares both and picks the one with fewer active requests;
+    // random or round robin would send about 20 of 40 here.
+    assert.ok(toSlow <= 1, `slow endpoint got ${toSlow} of 40 while busy`);
   });
 
   for (const lb of ['ring_hash', 'maglev']) {
