@@ -42,11 +42,6 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
     return `${l.name}@${l.address.host}:${l.address.port}`;
   }
 
-  function clusterKey(spec: GenerationSpec, name: string): string {
-    const c = spec.config.clusters.find((x) => x.name === name)!;
-    return JSON.stringify(c);
-  }
-
   function prepare(spec: GenerationSpec): void {
     setLogLevel(spec.config.logLevel);
     if (prepared !== null) abort(prepared.gen);
@@ -54,7 +49,7 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
     // Unchanged clusters keep their pools, so a reload does not drop warm connections.
     for (const c of spec.config.clusters) {
       const old = current?.clusters.get(c.name);
-      if (old !== undefined && JSON.stringify(old.config) === clusterKey(spec, c.name)) clusters.set(c.name, old);
+      if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(c)) clusters.set(c.name, old);
       else clusters.set(c.name, buildCluster(c, spec.clusterSlots[c.name]!, spec.clusterState[c.name]!, stats));
     }
     let accessLog: AccessLog | null = null;
