@@ -8,7 +8,11 @@ import { log } from '../log/logger';
 import type { FromWorker, GenerationSpec, ToWorker, WorkerInit } from '../worker/messages';
 import { runWorker } from '../worker/worker';
 
-type Waiter = (m: FromWorker) => boolean;
+/** A pending request(): `take` consumes a matching message; `fail` resolves it with null when the worker exits. */
+interface Waiter {
+  take(m: FromWorker): boolean;
+  fail(): void;
+}
 
 /**
  * One worker, either a thread or, for the one-worker sidecar shape, the same
@@ -19,14 +23,13 @@ class WorkerHandle {
   private readonly thread: Worker | null;
   private readonly port: MessagePort | null;
   private waiters: Waiter[] = [];
-  private readonly exitListeners: (() => void)[] = [];
   exited = false;
 
   constructor(readonly index: number, statsSab: SharedArrayBuffer, inProcess: boolean, onExit: (h: WorkerHandle, code: number) => void, onFault: () => void) {
     const init: WorkerInit = { index, statsSab };
     const onMessage = (m: FromWorker) => {
       if (m.type === 'fault') return onFault();
-      this.waiters = this.waiters.filter((w) => !w(m));
+      this.waiters = this.waiters.filter((w) => !w.take(m));
     };
     if (inProcess) {
       const ch = new MessageChannel();
@@ -43,7 +46,7 @@ class WorkerHandle {
     this.thread.on('error', (e) => log('error', `worker ${index} error: ${e.stack ?? e}`));
     this.thread.on('exit', (code) => {
       this.exited = true;
-      for (const l of this.exitListeners.splice(0)) l();
+      for (const w of this.waiters.splice(0)) w.fail();
       onExit(this, code);
     });
   }
@@ -68,17 +71,19 @@ class WorkerHandle {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         resolve(null);
       }, timeoutMs);
-      const waiter: Waiter = (msg) => {
-        if (!match(msg)) return false;
-        clearTimeout(timer);
-        resolve(msg);
-        return true;
+      const waiter: Waiter = {
+        take(msg) {
+          if (!match(msg)) return false;
+          clearTimeout(timer);
+          resolve(msg);
+          return true;
+        },
+        fail() {
+          clearTimeout(timer);
+          resolve(null);
+        },
       };
       this.waiters.push(waiter);
-      this.exitListeners.push(() => {
-        clearTimeout(timer);
-        resolve(null);
-      });
       if (m !== null) this.send(m);
     });
   }
