@@ -51,3 +51,31 @@ export type UpstreamErrorCode =
   | 'UPSTREAM_MALFORMED_RESPONSE'
   | 'UPSTREAM_REQUEST_TIMEOUT'
   | 'UPSTREAM_OVERFLOW';
+
+/** A filter module that cannot be loaded, linked or configured; the message names the filter. */
+export class WasmLoadError extends WasmeshError {
+  constructor(message: string, code: WasmLoadErrorCode) {
+    super(message, code);
+    this.name = 'WasmLoadError';
+  }
+}
+
+export type WasmLoadErrorCode =
+  | 'WASM_INVALID_MODULE'
+  | 'WASM_NO_ABI_MARKER'
+  | 'WASM_UNKNOWN_ABI'
+  | 'WASM_UNKNOWN_IMPORT'
+  | 'WASM_MEMORY_TOO_LARGE'
+  | 'WASM_START_TRAP'
+  | 'WASM_VM_START_FAILED'
+  | 'WASM_CONFIGURE_FAILED'
+  | 'WASM_BAD_CONFIG'
+  | 'WASM_NOT_FOUND';
+
+/** A trap, an exhausted execution budget or a host-side fault inside a filter callback. */
+export class WasmTrapError extends WasmeshError {
+  constructor(message: string, code: 'WASM_TRAP' | 'WASM_BUDGET_EXHAUSTED' | 'WASM_OUT_OF_MEMORY') {
+    super(message, code);
+    this.name = 'WasmTrapError';
+  }
+}
