@@ -25,7 +25,15 @@ export const DEFAULTS = {
   healthCheck: { intervalMs: 10_000, timeoutMs: 1_000, unhealthyThreshold: 3, healthyThreshold: 1 },
   /** Istio's outlier detection defaults. */
   outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10 },
-  filter: { failurePolicy: 'failClosed' },
+  filter: {
+    failurePolicy: 'failClosed',
+    maxMemoryBytes: 64 * 1024 * 1024,
+    /** About 10-50 ms of guest CPU: far above any sane callback, far below a stuck worker. */
+    executionBudget: 10_000_000,
+    /** Envoy's per-filter buffer limit default (1 MiB). */
+    maxBufferedBody: 1024 * 1024,
+    logLevel: 'info',
+  },
   /** Envoy's upper bound for max_request_headers_kb (8192 KiB). */
   maxRequestHeadersLimitBytes: 8 * 1024 * 1024,
 } as const;

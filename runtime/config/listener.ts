@@ -8,6 +8,7 @@ import { suggest } from './suggest';
 import type { Address, FilterConfig, ListenerConfig } from './types';
 import type { Value } from './validator';
 
+export const FILTER_LOG_LEVELS: readonly FilterConfig['logLevel'][] = ['trace', 'debug', 'info', 'warn', 'error', 'critical'];
 export const FAILURE_POLICIES: readonly FilterConfig['failurePolicy'][] = ['failClosed', 'failOpen', 'reload'];
 
 export interface ListenerContext {
@@ -55,13 +56,29 @@ function readFilter(v: Value, names: Unique): FilterConfig | undefined {
     const module = f.required('module').string({ nonEmpty: true });
     // An explicit empty rootId is allowed: it is proxy-wasm's default root context.
     const rootId = f.optional('rootId').string();
-    const config = f.optional('config').json();
+    const configValue = f.optional('config');
+    const config = configValue.json();
+    // Built-in filters take JSON; a string config must then hold JSON text (a
+    // third-party filter gets its string verbatim, as in Envoy).
+    if (module?.startsWith('builtin:') && typeof config === 'string') {
+      try {
+        JSON.parse(config);
+      } catch (e) {
+        configValue.report(`not valid JSON: ${(e as Error).message}`);
+      }
+    }
+    const d = DEFAULTS.filter;
     return {
       name: name ?? '',
       module: module ?? '',
       rootId: rootId ?? name ?? '',
       config: config ?? null,
-      failurePolicy: f.optional('failurePolicy').oneOf(FAILURE_POLICIES, 'failure policy') ?? DEFAULTS.filter.failurePolicy,
+      failurePolicy: f.optional('failurePolicy').oneOf(FAILURE_POLICIES, 'failure policy') ?? d.failurePolicy,
+      vmId: f.optional('vmId').string({ nonEmpty: true }) ?? name ?? '',
+      maxMemoryBytes: f.optional('maxMemory').size({ min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 - 65536 }) ?? d.maxMemoryBytes,
+      executionBudget: f.optional('executionBudget').int({ min: 1000, max: 2_000_000_000 }) ?? d.executionBudget,
+      maxBufferedBody: f.optional('maxBufferedBody').size({ min: 1024, max: 1024 * 1024 * 1024 }) ?? d.maxBufferedBody,
+      logLevel: f.optional('logLevel').oneOf(FILTER_LOG_LEVELS, 'log level') ?? d.logLevel,
     };
   });
 }

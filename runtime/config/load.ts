@@ -2,6 +2,7 @@
 // ConfigError listing every problem found.
 
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors';
 import { readProxyConfig } from './proxy-config';
 import type { ProxyConfig } from './types';
@@ -43,5 +44,10 @@ export function loadProxyConfigFile(path: string): ProxyConfig {
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
     throw new ConfigError([`${path}: cannot read config file: ${why}`], path);
   }
-  return parseProxyConfig(text, path);
+  const config = parseProxyConfig(text, path);
+  // Module paths are relative to the config file, like every path an operator writes in it.
+  for (const l of config.listeners) {
+    for (const f of l.filters) if (!f.module.startsWith('builtin:')) f.module = resolve(dirname(path), f.module);
+  }
+  return config;
 }

@@ -53,6 +53,16 @@ export interface FilterConfig {
   rootId: string;
   config: unknown;
   failurePolicy: 'failClosed' | 'failOpen' | 'reload';
+  /** Scope of shared data and queues (proxy-wasm vm_id); defaults to the filter name. */
+  vmId: string;
+  /** Cap on the module's linear memory. */
+  maxMemoryBytes: number;
+  /** Metering units one callback may use before it is stopped. */
+  executionBudget: number;
+  /** Most bytes of body this filter may make the proxy buffer, per direction. */
+  maxBufferedBody: number;
+  /** proxy_log messages below this level are dropped. */
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'critical';
 }
 
 export interface ListenerConfig {

@@ -1,66 +1,247 @@
 // Runs a listener's filters over one stream, Envoy style: request callbacks in
-// order, response callbacks in reverse order. A filter that returns a Stop
-// status pauses iteration until it calls continueRequest(). A filter that
-// throws fails the stream with flag WF instead of taking the worker down.
+// order, response callbacks in reverse. A Stop status from a headers callback
+// pauses iteration (and holds the body) until the filter continues the stream.
+// Body chunks pass filter by filter; StopIterationAndBuffer keeps them at that
+// filter, up to its maxBufferedBody, until it continues. A filter that throws
+// fails the stream with flag WF instead of taking the worker down.
 import { Flag } from '../core/flags';
 import { log } from '../log/logger';
-import { HeadersStatus, type FilterStream, type HttpFilter, type HttpFilterFactory } from './types';
+import { DataStatus, HeadersStatus, type BodyChunk, type FilterStream, type HttpFilter, type HttpFilterFactory } from './types';
+
+/** Where filtered headers and bodies go: the stream's core (the Exchange). */
+export interface ChainSink {
+  /** False once the stream ended or its response was abandoned (retry, local reply). */
+  readonly chainOpen: boolean;
+  requestHeadersDone(): void;
+  requestData(data: Buffer, endOfStream: boolean): void;
+  responseHeadersDone(): void;
+  responseData(data: Buffer, endOfStream: boolean): void;
+  /** A filter buffered more than its limit. */
+  bodyOverflow(response: boolean, filter: string, limit: number): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** One direction's iteration state. */
+class Side {
+  /** Next filter for headers (request: counts up; response: counts down). */
+  next = 0;
+  headersDone = false;
+  /** Body that arrived while headers iteration was stopped. */
+  readonly held: Buffer[] = [];
+  heldEnd = false;
+  /** The headers carried end_of_stream. */
+  headersEnd = false;
+  /** Body kept at each filter by StopIterationAndBuffer. */
+  readonly kept: (Buffer | null)[] = [];
+  /** The end of the body reached a filter that stopped; it travels on with continue. */
+  endAt = -1;
+
+  reset(n: number, start: number): void {
+    this.next = start;
+    this.headersDone = false;
+    this.held.length = 0;
+    this.heldEnd = false;
+    this.headersEnd = false;
+    this.kept.length = n;
+    this.kept.fill(null);
+    this.endAt = -1;
+  }
+}
 
 export class FilterChain {
   private readonly filters: HttpFilter[] = [];
   private factories: readonly HttpFilterFactory[] = [];
   private stream: FilterStream | null = null;
-  private next = 0;
-  private responseCallbacks = false;
+  private sink: ChainSink | null = null;
+  private readonly req = new Side();
+  private readonly res = new Side();
+  private readonly chunk: BodyChunk = { data: EMPTY };
 
-  start(factories: readonly HttpFilterFactory[], stream: FilterStream): void {
+  start(factories: readonly HttpFilterFactory[], stream: FilterStream, sink: ChainSink): void {
     this.factories = factories;
     this.stream = stream;
-    this.next = 0;
-    this.responseCallbacks = false;
-    for (let i = 0; i < factories.length; i++) {
-      const f = factories[i]!.create(stream);
-      if (f.onResponseHeaders) this.responseCallbacks = true;
-      this.filters.push(f);
-    }
+    this.sink = sink;
+    const n = factories.length;
+    this.req.reset(n, 0);
+    this.res.reset(n, n - 1);
+    for (let i = 0; i < n; i++) this.filters.push(factories[i]!.create(stream));
   }
 
-  hasResponseFilters(): boolean {
-    return this.responseCallbacks;
+  get length(): number {
+    return this.filters.length;
   }
 
-  /** Runs request-header callbacks from where iteration stopped. True when every filter continued. */
-  runRequestHeaders(endOfStream: boolean): boolean {
+  /** The response side starts over (a retried attempt's response is coming). */
+  resetResponse(): void {
+    this.res.reset(this.filters.length, this.filters.length - 1);
+  }
+
+  // === request ===
+
+  requestHeaders(endOfStream: boolean): void {
+    this.req.heldEnd = endOfStream;
+    this.req.headersEnd = endOfStream;
+    this.iterateRequestHeaders(endOfStream);
+  }
+
+  private iterateRequestHeaders(endOfStream: boolean): void {
     const fs = this.filters;
-    while (this.next < fs.length) {
-      const i = this.next++;
-      const cb = fs[i]!.onRequestHeaders;
-      if (cb === undefined) continue;
+    const side = this.req;
+    const sink = this.sink!;
+    while (side.next < fs.length) {
+      const i = side.next++;
+      const f = fs[i]!;
+      if (f.onRequestHeaders === undefined) continue;
       let st: HeadersStatus;
       try {
-        st = cb.call(fs[i], endOfStream);
+        st = f.onRequestHeaders(endOfStream);
       } catch (e) {
-        this.fail(i, e);
-        return false;
+        return this.fail(i, e);
       }
-      if (st !== HeadersStatus.Continue && st !== HeadersStatus.ContinueAndEndStream) return false;
+      if (!sink.chainOpen) return;
+      if (st !== HeadersStatus.Continue && st !== HeadersStatus.ContinueAndEndStream) return;
     }
-    return true;
+    side.headersDone = true;
+    sink.requestHeadersDone();
+    this.releaseHeld(side, false);
   }
 
-  /** Response-header callbacks, last filter first. Stopping on the response side arrives with body filtering. */
-  runResponseHeaders(endOfStream: boolean): void {
+  requestData(chunk: Buffer, endOfStream: boolean): void {
+    const side = this.req;
+    if (!side.headersDone || side.endAt >= 0) {
+      side.held.push(Buffer.from(chunk));
+      side.heldEnd = endOfStream;
+      return;
+    }
+    this.runBody(side, false, chunk, endOfStream, 0);
+  }
+
+  continueRequest(): void {
+    const side = this.req;
+    if (!side.headersDone) return this.iterateRequestHeaders(side.headersEnd);
+    this.resumeBody(side, false);
+  }
+
+  // === response ===
+
+  responseHeaders(endOfStream: boolean): void {
+    this.res.heldEnd = endOfStream;
+    this.res.headersEnd = endOfStream;
+    this.iterateResponseHeaders(endOfStream);
+  }
+
+  private iterateResponseHeaders(endOfStream: boolean): void {
     const fs = this.filters;
-    for (let i = fs.length - 1; i >= 0; i--) {
-      const cb = fs[i]!.onResponseHeaders;
-      if (cb === undefined) continue;
+    const side = this.res;
+    const sink = this.sink!;
+    while (side.next >= 0) {
+      const i = side.next--;
+      const f = fs[i]!;
+      if (f.onResponseHeaders === undefined) continue;
+      let st: HeadersStatus;
       try {
-        cb.call(fs[i], endOfStream);
+        st = f.onResponseHeaders(endOfStream);
       } catch (e) {
-        this.fail(i, e);
-        return;
+        return this.fail(i, e);
+      }
+      if (!sink.chainOpen) return;
+      if (st !== HeadersStatus.Continue && st !== HeadersStatus.ContinueAndEndStream) return;
+    }
+    side.headersDone = true;
+    sink.responseHeadersDone();
+    this.releaseHeld(side, true);
+  }
+
+  responseData(chunk: Buffer, endOfStream: boolean): void {
+    const side = this.res;
+    if (!side.headersDone || side.endAt >= 0) {
+      side.held.push(Buffer.from(chunk));
+      side.heldEnd = endOfStream;
+      return;
+    }
+    this.runBody(side, true, chunk, endOfStream, this.filters.length - 1);
+  }
+
+  continueResponse(): void {
+    const side = this.res;
+    if (!side.headersDone) return this.iterateResponseHeaders(side.headersEnd);
+    this.resumeBody(side, true);
+  }
+
+  // === bodies ===
+
+  /** Body that waited for headers iteration goes through the body callbacks now. */
+  private releaseHeld(side: Side, response: boolean): void {
+    const held = side.held;
+    // Nothing arrived yet, or the headers carried end_of_stream (no body at all).
+    if (held.length === 0 && (!side.heldEnd || side.headersEnd)) return;
+    const data = held.length === 1 ? held[0]! : Buffer.concat(held);
+    held.length = 0;
+    const end = side.heldEnd;
+    this.runBody(side, response, data, end, response ? this.filters.length - 1 : 0);
+  }
+
+  /** Runs `data` through the body callbacks from filter `from` on, then hands it to the sink. */
+  private runBody(side: Side, response: boolean, data: Buffer, end: boolean, from: number): void {
+    const fs = this.filters;
+    const sink = this.sink!;
+    const step = response ? -1 : 1;
+    for (let i = from; i >= 0 && i < fs.length; i += step) {
+      const f = fs[i]!;
+      const cb = response ? f.onResponseBody : f.onRequestBody;
+      if (cb === undefined) continue;
+      const kept = side.kept[i];
+      if (kept !== null && kept !== undefined) {
+        data = data.length === 0 ? kept : Buffer.concat([kept, data]);
+        side.kept[i] = null;
+      }
+      const chunk = this.chunk;
+      chunk.data = data;
+      let st: DataStatus;
+      try {
+        st = cb.call(f, chunk, end);
+      } catch (e) {
+        return this.fail(i, e);
+      }
+      data = chunk.data;
+      chunk.data = EMPTY;
+      if (!sink.chainOpen) return;
+      if (st === DataStatus.Continue) continue;
+      if (st === DataStatus.StopIterationNoBuffer) data = EMPTY;
+      else {
+        const limit = this.factories[i]!.maxBufferedBody;
+        if (data.length > limit) return sink.bodyOverflow(response, this.factories[i]!.name, limit);
+        // The chunk may be a lent buffer (upstream reads): keep a copy.
+        side.kept[i] = data.length === 0 ? null : Buffer.from(data);
+      }
+      if (end) side.endAt = i;
+      return;
+    }
+    if (response) sink.responseData(data, end);
+    else sink.requestData(data, end);
+  }
+
+  /** A filter continued a stopped body: what it kept travels on from the next filter. */
+  private resumeBody(side: Side, response: boolean): void {
+    const fs = this.filters;
+    const step = response ? -1 : 1;
+    let at = side.endAt;
+    if (at < 0) {
+      for (let i = response ? fs.length - 1 : 0; i >= 0 && i < fs.length; i += step) {
+        if (side.kept[i] !== null && side.kept[i] !== undefined) {
+          at = i;
+          break;
+        }
       }
     }
+    if (at < 0) return;
+    const data = side.kept[at] ?? EMPTY;
+    side.kept[at] = null;
+    const end = side.endAt === at;
+    side.endAt = -1;
+    this.runBody(side, response, data, end, at + step);
+    if (side.endAt < 0 && side.held.length > 0 && this.sink!.chainOpen) this.releaseHeld(side, response);
   }
 
   /** onLog then onDestroy on every filter; the chain is then empty and reusable. */
@@ -77,6 +258,7 @@ export class FilterChain {
     }
     fs.length = 0;
     this.stream = null;
+    this.sink = null;
   }
 
   private fail(index: number, e: unknown): void {

@@ -25,6 +25,9 @@ export const enum DataStatus {
 /** A case-insensitive, order-preserving, multi-valued header map. Names are stored lower-case. */
 export interface HeaderMap {
   readonly size: number;
+  /** Positional access, for serializing without a callback per header. */
+  nameAt(i: number): string;
+  valueAt(i: number): string;
   get(name: string): string | undefined;
   getAll(name: string): string[];
   has(name: string): boolean;
@@ -44,8 +47,6 @@ export interface RouteDecision {
   timeoutMs: number;
   /** Per-attempt timeout in ms (0 = none beyond the total). */
   perTryTimeoutMs: number;
-  /** Set by a retry filter from its response callback to ask for another attempt. */
-  retryRequested: boolean;
 }
 
 export interface StreamInfo {
@@ -54,27 +55,54 @@ export interface StreamInfo {
   readonly sourceAddress: string;
   readonly sourcePort: number;
   readonly listenerName: string;
+  /** The listener's own address ("ip:port"). */
+  readonly destinationAddress: string;
   /** Attempt number, from 1, of the current upstream try. */
   readonly attempt: number;
   /** The upstream endpoint of the current attempt, "host:port", or "". */
   readonly upstreamHost: string;
+  /** The cluster the stream was (or will be) sent to, or "". */
+  readonly clusterName: string;
+  /** Request body bytes received from the client so far. */
+  readonly bytesReceived: number;
+  /** Response bytes sent to the client so far. */
+  readonly bytesSent: number;
+  /** Response flag of a locally generated response ("" when none). */
+  readonly responseFlag: string;
+  readonly responseDetails: string;
+}
+
+/** A body chunk handed to a body callback; a filter may replace `data`. */
+export interface BodyChunk {
+  data: Buffer;
 }
 
 /** What a filter may do to its stream. The core implements it once per stream. */
 export interface FilterStream {
   readonly info: StreamInfo;
+  /** Request method and path (with query); filters may rewrite them. */
+  method: string;
+  path: string;
+  readonly scheme: string;
   readonly requestHeaders: HeaderMap;
   /** Null until upstream response headers (or a local reply) exist. */
   readonly responseHeaders: HeaderMap | null;
+  /** Status of the response being filtered (0 before one exists); filters may change it. */
+  responseStatus: number;
   readonly route: RouteDecision;
-  /** Body buffered so far under StopIterationAndBuffer (direction-specific). */
-  bufferedRequestBody(): Buffer | null;
-  bufferedResponseBody(): Buffer | null;
+  /** True if the listener can route to a cluster of this name. */
+  hasCluster(name: string): boolean;
   /** Resume a stream that a filter stopped. */
   continueRequest(): void;
   continueResponse(): void;
   /** End the stream with a locally generated response; `flag` explains it in logs and x-wasmesh-reason. */
   sendLocalReply(status: number, body: string | Uint8Array, headers: ReadonlyArray<readonly [string, string]> | null, flag: string, details: string): void;
+  /** Pause the current direction for `ms`, then continue it (the caller returns a Stop status). */
+  delay(ms: number): void;
+  /** Keep a copy of the request body, up to `maxBytes`, so an attempt can be replayed. */
+  keepRequestBody(maxBytes: number): void;
+  /** From response headers: drop this attempt and send the request again after `backoffMs`. False if it cannot be replayed. */
+  retry(backoffMs: number): boolean;
   /** Filter state shared down the chain (proxy-wasm set_property / get_property). */
   readonly state: Map<string, Uint8Array>;
 }
@@ -82,9 +110,9 @@ export interface FilterStream {
 /** One filter's per-stream instance. Every callback is optional. */
 export interface HttpFilter {
   onRequestHeaders?(endOfStream: boolean): HeadersStatus;
-  onRequestBody?(chunk: Buffer, endOfStream: boolean): DataStatus;
+  onRequestBody?(body: BodyChunk, endOfStream: boolean): DataStatus;
   onResponseHeaders?(endOfStream: boolean): HeadersStatus;
-  onResponseBody?(chunk: Buffer, endOfStream: boolean): DataStatus;
+  onResponseBody?(body: BodyChunk, endOfStream: boolean): DataStatus;
   /** After the stream completed, for access logging and metrics. */
   onLog?(): void;
   /** The stream is gone; release per-stream resources. */
@@ -99,6 +127,8 @@ export interface HttpFilter {
 export interface HttpFilterFactory {
   readonly name: string;
   create(stream: FilterStream): HttpFilter;
+  /** Most bytes a filter may make the chain buffer for one direction (StopIterationAndBuffer). */
+  readonly maxBufferedBody: number;
   /** Called when the config that owns this factory is retired (after in-flight streams finish). */
   close?(): void;
 }

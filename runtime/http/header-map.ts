@@ -11,6 +11,14 @@ export class FlatHeaderMap implements HeaderMap {
     return this.names.length;
   }
 
+  nameAt(i: number): string {
+    return this.names[i]!;
+  }
+
+  valueAt(i: number): string {
+    return this.values[i]!;
+  }
+
   clear(): void {
     this.names.length = 0;
     this.values.length = 0;

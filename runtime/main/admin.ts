@@ -4,6 +4,7 @@
 import * as http from 'node:http';
 import type { Address } from '../config/types';
 import { renderPrometheus, type ExtraSample } from '../stats/prometheus';
+import { sumSlot } from '../stats/layout';
 import { uwsBinary } from '../core/uws';
 import { VERSION } from '../core/paths';
 import type { ProxyMain } from './proxy-main';
@@ -83,7 +84,7 @@ export class AdminServer {
       extra.push({ name: 'wasmesh_cluster_outlier_ejected', labels: lb, kind: 'gauge', help: 'Endpoints currently ejected by outlier detection', value: s.ejected });
       extra.push({ name: 'wasmesh_cluster_outlier_ejections_total', labels: lb, kind: 'counter', help: 'Outlier ejections since start', value: s.endpoints.reduce((a, e) => a + e.ejectionsTotal, 0) });
     }
-    return renderPrometheus(p.layout, p.statsSab, p.workerCount, extra);
+    return renderPrometheus(p.layout, p.statsSab, p.workerCount, extra) + p.wasmShared.metrics.renderPrometheus('wasmesh_filter_');
   }
 
   private clusters(): unknown {
@@ -112,7 +113,8 @@ export class AdminServer {
 
   private configDump(): unknown {
     const p = this.proxy;
-    return { generation: p.generation, configPath: p.opts.configPath, lastReloadError: p.lastReloadError, config: p.config };
+    const filters = p.filters.map((f) => ({ ...f.info, quarantinedWorkers: sumSlot(p.statsSab, p.workerCount, f.slots.quarantined) }));
+    return { generation: p.generation, configPath: p.opts.configPath, lastReloadError: p.lastReloadError, filters, config: p.config };
   }
 
   private serverInfo(): unknown {

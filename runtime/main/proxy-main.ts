@@ -13,10 +13,15 @@ import type { GenerationSpec } from '../worker/messages';
 import { AdminServer } from './admin';
 import { ClusterHealth } from './cluster-health';
 import { WorkerPool } from './worker-pool';
+import { compileFilters, type LoadedFilter } from './filter-specs';
+import { createWasmSharedState, type WasmSharedState } from '../wasm/shared';
 
 export interface ProxyOptions {
   configPath: string;
   workers?: number;
+  /** proxy-wasm node.id (default: the host name) and node.metadata. */
+  nodeId?: string;
+  nodeMetadata?: Record<string, string>;
 }
 
 export type ProxyState = 'starting' | 'live' | 'draining' | 'stopping';
@@ -26,6 +31,10 @@ export class ProxyMain {
   readonly workerCount: number;
   readonly statsSab: SharedArrayBuffer;
   readonly pool: WorkerPool;
+  /** Shared data, queues and filter metrics of every worker. */
+  readonly wasmShared: WasmSharedState;
+  /** The Wasm filters of the config in force. */
+  filters: LoadedFilter[] = [];
   readonly health = new ClusterHealth();
   private admin: AdminServer | null = null;
   state: ProxyState = 'starting';
@@ -42,7 +51,11 @@ export class ProxyMain {
   constructor(readonly opts: ProxyOptions) {
     this.workerCount = Math.max(1, opts.workers ?? os.availableParallelism());
     this.statsSab = allocateStatsBuffer(this.workerCount);
-    this.pool = new WorkerPool(this.workerCount, this.statsSab);
+    this.wasmShared = createWasmSharedState();
+    this.pool = new WorkerPool(this.workerCount, this.statsSab, {
+      wasmShared: this.wasmShared.buffers,
+      node: { id: opts.nodeId ?? os.hostname(), metadata: opts.nodeMetadata ?? {} },
+    });
   }
 
   /** Starts workers and admin. Throws ConfigError (with every problem) or an Error if listeners cannot bind. */
@@ -70,9 +83,13 @@ export class ProxyMain {
   }
 
   private async applyNow(config: ProxyConfig): Promise<string | null> {
-    // The chain boundary exists (runtime/filter), but no filter kind is loadable yet: refuse rather than ignore.
-    const withFilters = config.listeners.findIndex((l) => l.filters.length > 0);
-    if (withFilters >= 0) return `listeners[${withFilters}].filters: this build cannot load filters yet (the proxy-wasm host is not part of it); remove them`;
+    let filters: GenerationSpec['filters'];
+    const loaded: LoadedFilter[] = [];
+    try {
+      filters = await compileFilters(config, this.layout, loaded);
+    } catch (e) {
+      return (e as Error).message;
+    }
     // Port 0 means "any free port". uWS sets SO_REUSEPORT only for a non-zero
     // port, so pick the port here once and let every worker bind it; across
     // reloads the listener keeps the port it was given.
@@ -87,7 +104,7 @@ export class ProxyMain {
     for (const l of config.listeners) ls[l.name] = listenerSlots(this.layout, l.name);
     for (const c of config.clusters) cs[c.name] = clusterSlots(this.layout, c.name);
     const staged = this.health.stage(config.clusters);
-    const spec: GenerationSpec = { gen, config, listenerSlots: ls, clusterSlots: cs, clusterState: this.health.buffers(staged) };
+    const spec: GenerationSpec = { gen, config, listenerSlots: ls, clusterSlots: cs, clusterState: this.health.buffers(staged), filters };
     const err = await this.pool.apply(spec);
     if (err !== null) {
       this.health.discard(staged);
@@ -95,6 +112,7 @@ export class ProxyMain {
     }
     this.health.commit(staged);
     this.config = config;
+    this.filters = loaded;
     setLogLevel(config.logLevel);
     return null;
   }

@@ -6,6 +6,9 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
 import { log } from '../log/logger';
 import type { FromWorker, GenerationSpec, ToWorker, WorkerInit } from '../worker/messages';
+
+/** Process-wide state every worker attaches to. */
+export type PoolShared = Pick<WorkerInit, 'wasmShared' | 'node'>;
 import { runWorker } from '../worker/worker';
 
 /** A pending request(): `take` consumes a matching message; `fail` resolves it with null when the worker exits. */
@@ -25,8 +28,8 @@ class WorkerHandle {
   private waiters: Waiter[] = [];
   exited = false;
 
-  constructor(readonly index: number, statsSab: SharedArrayBuffer, inProcess: boolean, onExit: (h: WorkerHandle, code: number) => void, onFault: () => void) {
-    const init: WorkerInit = { index, statsSab };
+  constructor(readonly index: number, statsSab: SharedArrayBuffer, shared: PoolShared, inProcess: boolean, onExit: (h: WorkerHandle, code: number) => void, onFault: () => void) {
+    const init: WorkerInit = { index, statsSab, wasmShared: shared.wasmShared, node: shared.node };
     const onMessage = (m: FromWorker) => {
       if (m.type === 'fault') return onFault();
       this.waiters = this.waiters.filter((w) => !w.take(m));
@@ -102,12 +105,12 @@ export class WorkerPool {
   restarts = 0;
   faults = 0;
 
-  constructor(readonly size: number, private readonly statsSab: SharedArrayBuffer) {
+  constructor(readonly size: number, private readonly statsSab: SharedArrayBuffer, private readonly shared: PoolShared) {
     for (let i = 0; i < size; i++) this.handles.push(this.spawn(i));
   }
 
   private spawn(i: number): WorkerHandle {
-    return new WorkerHandle(i, this.statsSab, this.size === 1, (h, code) => this.onExit(h, code), () => this.faults++);
+    return new WorkerHandle(i, this.statsSab, this.shared, this.size === 1, (h, code) => this.onExit(h, code), () => this.faults++);
   }
 
   private onExit(h: WorkerHandle, code: number): void {

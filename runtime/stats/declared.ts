@@ -87,3 +87,33 @@ export function clusterSlots(layout: StatsLayout, name: string): ClusterSlots {
     rqPendingActive: g('upstream_rq_pending_active', 'Requests waiting for a connection'),
   };
 }
+
+const W = 'wasmesh_wasm_filter_';
+
+/** One Wasm filter's stats (per listener). */
+export interface WasmFilterSlots {
+  traps: number;
+  budgetExhausted: number;
+  outOfMemory: number;
+  vmStarts: number;
+  failedClosed: number;
+  failedOpen: number;
+  /** Workers on which the filter is quarantined right now. */
+  quarantined: number;
+  bodyOverflow: number;
+}
+
+export function wasmFilterSlots(layout: StatsLayout, listener: string, filter: string): WasmFilterSlots {
+  const lb = `listener="${listener}",filter="${filter}"`;
+  const c = (n: string, help: string) => layout.slot(`${W}${n}`, lb, 'counter', help);
+  return {
+    traps: c('traps_total', 'Callbacks that trapped'),
+    budgetExhausted: c('budget_exhausted_total', 'Callbacks stopped because they ran past the execution budget'),
+    outOfMemory: c('out_of_memory_total', 'Callbacks that failed for lack of memory'),
+    vmStarts: c('vm_starts_total', 'VMs (re)created on any worker'),
+    failedClosed: c('rq_failed_closed_total', 'Streams answered 503 WF because the filter failed'),
+    failedOpen: c('rq_failed_open_total', 'Streams that went on without the filter after it failed'),
+    quarantined: layout.slot(`${W}quarantined`, lb, 'gauge', 'Workers on which the filter is quarantined after repeated failures'),
+    bodyOverflow: c('body_buffer_overflow_total', 'Streams refused because a buffered body passed maxBufferedBody'),
+  };
+}

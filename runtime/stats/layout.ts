@@ -56,6 +56,13 @@ export function workerView(sab: SharedArrayBuffer, workerIndex: number): Float64
   return new Float64Array(sab, workerIndex * SLOTS_PER_WORKER * 8, SLOTS_PER_WORKER);
 }
 
+/** A slot's total over every worker region (what /stats shows). */
+export function sumSlot(sab: SharedArrayBuffer, workers: number, slot: number): number {
+  let n = 0;
+  for (let w = 0; w < workers; w++) n += workerView(sab, w)[slot]!;
+  return n;
+}
+
 export function allocateStatsBuffer(workers: number): SharedArrayBuffer {
   return new SharedArrayBuffer(workers * SLOTS_PER_WORKER * 8);
 }

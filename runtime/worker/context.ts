@@ -3,7 +3,7 @@
 // generation they started on.
 import type { ClusterConfig, ListenerConfig } from '../config/types';
 import type { HttpFilterFactory } from '../filter/types';
-import type { ClusterSlots, ListenerSlots } from '../stats/declared';
+import type { ClusterSlots, ListenerSlots, WasmFilterSlots } from '../stats/declared';
 import type { AccessLog } from '../log/access-log';
 import type { PoolWaiter } from '../upstream/types';
 import type { HashKeySource } from '../cluster/hash-key';
@@ -38,6 +38,8 @@ export interface ListenerRuntime {
   readonly config: ListenerConfig;
   readonly slots: ListenerSlots;
   readonly filters: readonly HttpFilterFactory[];
+  /** Each Wasm filter's stat slots, by filter name. */
+  readonly filterStats: ReadonlyMap<string, WasmFilterSlots>;
   readonly clusters: ReadonlyMap<string, WorkerCluster>;
   readonly accessLog: AccessLog | null;
   /** This worker's stats region. */

@@ -13,13 +13,15 @@ import { connectionTokens, isHopByHop } from '../http/hop-by-hop';
 import { statusLine } from '../http/status-lines';
 import { observe } from '../stats/layout';
 import type { FilterStream, RouteDecision, StreamInfo } from '../filter/types';
-import { FilterChain } from '../filter/chain';
+import { FilterChain, type ChainSink } from '../filter/chain';
 import type { PoolWaiter, UpstreamHandler, UpstreamRequestSink } from '../upstream/types';
 import type { HashSource, ListenerRuntime, WorkerCluster } from './context';
 import { DeadlineQueue, type Deadline, type DeadlineList } from './deadlines';
 
 const enum Phase {
   Idle,
+  /** Waiting out a retry backoff between attempts. */
+  RetryWait,
   /** Filters are running on the request headers. */
   Filtering,
   /** Waiting for a pooled connection. */
@@ -31,6 +33,7 @@ const enum Phase {
 }
 
 const NO_HEADERS: string[] = [];
+const EMPTY = Buffer.alloc(0);
 /** Request timeouts of every stream on this thread. */
 const deadlines = new DeadlineQueue();
 
@@ -59,7 +62,7 @@ function collectHeader(name: string, value: string): void {
   collecting!.addRequestHeader(name, value);
 }
 
-export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, StreamInfo, HashSource, Deadline {
+export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, StreamInfo, HashSource, Deadline, ChainSink {
   // --- per-request state, reset in begin() ---
   private lis!: ListenerRuntime;
   private res: HttpResponse | null = null;
@@ -86,7 +89,24 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   private tUpstream = 0;
   private tUpstreamEnd = 0;
   attempt = 0;
-  readonly route: RouteDecision = { cluster: null, hashKey: null, timeoutMs: 0, perTryTimeoutMs: 0, retryRequested: false };
+  readonly route: RouteDecision = { cluster: null, hashKey: null, timeoutMs: 0, perTryTimeoutMs: 0 };
+  readonly scheme = 'http';
+  // --- filter-driven state (only streams with filters touch it) ---
+  /** The chain runs on this stream (the listener has filters). */
+  private filtered = false;
+  /** A core failure's local reply is going through the response filters. */
+  private localFiltering = false;
+  private retryPending = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private delayTimer: NodeJS.Timeout | null = null;
+  private delayResponse = false;
+  /** Request body copies for replay (wasmesh.keep_request_body); null once over the cap. */
+  private keptBody: Buffer[] | null = null;
+  private keptBytes = 0;
+  private keepMax = 0;
+  /** Absolute deadline (performance.now ms) of the whole request across attempts; 0 = none yet. */
+  private deadlineAt = 0;
+  private lastWriteOk = true;
   private cluster: WorkerCluster | null = null;
   private endpoint = -1;
   private conn: UpstreamRequestSink | null = null;
@@ -118,6 +138,8 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   private cStatus = 0;
   private cReason = '';
   private cHeaders: string[] = NO_HEADERS;
+  /** Response head after the filters, reused per stream object. */
+  private readonly cHeadersBuf: string[] = [];
   private cHasBody = false;
   private cChunk: Buffer | null = null;
   private cOk = false;
@@ -145,6 +167,37 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   }
   get upstreamHost(): string {
     return this.endpoint >= 0 && this.cluster ? this.cluster.endpointNames[this.endpoint]! : '';
+  }
+  get destinationAddress(): string {
+    const a = this.lis.config.address;
+    return `${a.host}:${a.port}`;
+  }
+  get clusterName(): string {
+    return this.cluster?.name ?? '';
+  }
+  get bytesReceived(): number {
+    return this.bytesIn;
+  }
+  get bytesSent(): number {
+    return this.bytesOut;
+  }
+  get responseFlag(): string {
+    return this.flag;
+  }
+  get responseDetails(): string {
+    return this.details;
+  }
+  get responseStatus(): number {
+    return this.status;
+  }
+  set responseStatus(code: number) {
+    this.status = code;
+  }
+  get chainOpen(): boolean {
+    return this.phase !== Phase.Done && !this.retryPending && this.res !== null;
+  }
+  hasCluster(name: string): boolean {
+    return this.lis.clusters.has(name);
   }
   get info(): StreamInfo {
     return this;
@@ -218,9 +271,84 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
       this.dispatch();
       return;
     }
+    // Filters see the request's framing as a header, and may change or remove it.
+    if (this.reqBodyLength > 0) this.requestHeaders.push('content-length', String(this.reqBodyLength));
+    this.filtered = true;
     this.chain ??= new FilterChain();
-    this.chain.start(lis.filters, this);
-    if (this.chain.runRequestHeaders(this.reqBodyLength === 0) && this.phase === Phase.Filtering) this.dispatch();
+    this.chain.start(lis.filters, this, this);
+    this.chain.requestHeaders(this.reqBodyLength === 0);
+  }
+
+  // === ChainSink: where the filter chain hands the stream back ===
+
+  requestHeadersDone(): void {
+    if (this.phase !== Phase.Filtering) return;
+    // Framing after the filters: a removed content-length means chunked.
+    if (this.reqBodyLength !== 0) {
+      const cl = this.requestHeaders.getLower('content-length');
+      this.reqBodyLength = cl === undefined ? -1 : Number(cl) || 0;
+    }
+    this.dispatch();
+  }
+
+  requestData(data: Buffer, last: boolean): void {
+    if (this.keptBody !== null && data.length > 0) {
+      this.keptBytes += data.length;
+      if (this.keptBytes > this.keepMax) this.keptBody = null;
+      else this.keptBody.push(data);
+    }
+    const conn = this.conn;
+    if (conn !== null) {
+      if (data.length > 0 && !conn.write(data) && !last) this.pauseDownstream();
+      if (last) conn.end();
+    } else {
+      if (data.length > 0) this.pendingBody.push(data);
+      if (!last) this.pauseDownstream();
+    }
+  }
+
+  responseHeadersDone(): void {
+    if (this.localFiltering) {
+      this.localFiltering = false;
+      const h = this.respHeaders!;
+      const list: [string, string][] = [];
+      for (let i = 0; i < h.names.length; i++) list.push([h.names[i]!, h.values[i]!]);
+      this.headersSent = false;
+      return this.localReply(this.status, this.flag, this.details, undefined, list);
+    }
+    const m = this.respHeaders!;
+    const headers = this.cHeadersBuf;
+    headers.length = 0; // sendHead() keeps the reference until the head is written; the next response reuses it
+    let length = -1;
+    for (let i = 0; i < m.names.length; i++) {
+      const n = m.names[i]!;
+      if (n === 'content-length') length = Number(m.values[i]) || 0;
+      else headers.push(n, m.values[i]!);
+    }
+    // A filter that removed content-length gets a chunked response.
+    this.respLength = this.cHasBody ? length : this.respLength;
+    this.sendHead(this.status, this.cReason, headers, this.cHasBody);
+  }
+
+  responseData(data: Buffer, last: boolean): void {
+    if (data.length > 0) this.lastWriteOk = this.writeBody(data);
+    if (!last || this.phase === Phase.Done) return;
+    if (this.respLength < 0) {
+      this.res!.cork(this.endChunkedB);
+      this.downstreamFinished();
+    } else {
+      // The filters changed the body's length without fixing content-length: the client must not wait for bytes that never come.
+      this.failStream(502, Flag.UpstreamProtocolError, 'filtered body length differs from content-length');
+    }
+  }
+
+  bodyOverflow(response: boolean, filter: string, limit: number): void {
+    const st = this.lis.filterStats.get(filter);
+    if (st !== undefined) this.lis.stats[st.bodyOverflow]!++;
+    const details = `filter "${filter}" buffered more than ${limit} bytes`;
+    if (!response) return this.sendLocalReply(413, '', null, Flag.BodyTooLarge, details);
+    this.abortUpstream();
+    this.failStream(500, Flag.BodyTooLarge, details);
   }
 
   /** Called by the header collector for every request header (names arrive lower-case). */
@@ -254,6 +382,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
 
   private dispatch(): void {
     const lis = this.lis;
+    this.retryPending = false;
     const name = this.route.cluster ?? lis.config.defaultCluster;
     if (name === null) return this.localReply(404, Flag.NoRouteFound, 'no route matched and the listener has no defaultCluster');
     const cluster = lis.clusters.get(name);
@@ -273,7 +402,10 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     v[cluster.slots.rqTotal]!++;
     v[cluster.slots.rqActive]!++;
     cluster.requestStarted(ep);
-    deadlines.add(this, this.route.timeoutMs || cluster.config.timeoutMs, this.tUpstream);
+    if (this.deadlineAt === 0) this.deadlineAt = this.tUpstream + (this.route.timeoutMs || cluster.config.timeoutMs);
+    const perTry = this.route.perTryTimeoutMs;
+    const left = Math.max(1, this.deadlineAt - this.tUpstream);
+    deadlines.add(this, perTry > 0 && perTry < left ? perTry : left, this.tUpstream);
     cluster.acquire(ep, this);
   }
 
@@ -303,13 +435,13 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.settleUpstream();
     switch (err.code) {
       case 'UPSTREAM_OVERFLOW':
-        return this.localReply(503, Flag.UpstreamOverflow, err.message);
+        return this.coreFailure(503, Flag.UpstreamOverflow, err.message);
       case 'UPSTREAM_CONNECT_TIMEOUT':
         c.gatewayError(this.endpoint);
-        return this.localReply(504, Flag.UpstreamRequestTimeout, err.message);
+        return this.coreFailure(504, Flag.UpstreamRequestTimeout, err.message);
       default:
         c.gatewayError(this.endpoint);
-        return this.localReply(503, Flag.UpstreamConnectionFailure, err.message);
+        return this.coreFailure(503, Flag.UpstreamConnectionFailure, err.message);
     }
   }
 
@@ -320,7 +452,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     const extra = this.extraHop;
     for (let i = 0; i < h.names.length; i++) {
       const n = h.names[i]!;
-      if (extra !== null && extra.includes(n)) continue;
+      if ((extra !== null && extra.includes(n)) || n === 'content-length') continue;
       head += `\r\n${n}: ${h.values[i]}`;
     }
     head += `\r\nx-forwarded-for: ${this.xffIncoming ? `${this.xffIncoming}, ${this.sourceAddress}` : this.sourceAddress}\r\nx-forwarded-proto: http`;
@@ -336,6 +468,13 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     if (last) this.reqBodyOpen = false;
     if (this.phase === Phase.Done) return;
     this.bytesIn += n;
+    if (this.filtered) {
+      const chunk = Buffer.allocUnsafe(n);
+      chunk.set(new Uint8Array(ab));
+      this.chain!.requestData(chunk, last);
+      if (this.conn === null && !last) this.pauseDownstream();
+      return;
+    }
     const conn = this.conn;
     if (n > 0) {
       const chunk = Buffer.allocUnsafe(n);
@@ -371,21 +510,27 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.respLength = contentLength;
     const lis = this.lis;
     lis.stats[this.cluster!.slots.rqXx[((status / 100) | 0) - 1] ?? 4]!++;
-    if (this.chain !== null && this.chain.hasResponseFilters()) {
-      const m = (this.respHeaders ??= new FlatHeaderMap());
-      m.clear();
-      for (let i = 0; i < headers.length; i += 2) m.push(headers[i]!, headers[i + 1]!);
-      this.chain.runResponseHeaders(!hasBody);
-      if (this.phase !== Phase.Upstream) return; // a filter replied locally
-      headers.length = 0;
-      for (let i = 0; i < m.names.length; i++) headers.push(m.names[i]!, m.values[i]!);
-    }
+    if (!this.filtered) return this.sendHead(status, reason, headers, hasBody);
+    const m = (this.respHeaders ??= new FlatHeaderMap());
+    m.clear();
+    for (let i = 0; i < headers.length; i += 2) m.push(headers[i]!, headers[i + 1]!);
+    if (hasBody && contentLength >= 0) m.push('content-length', String(contentLength));
+    this.cReason = reason;
+    this.cHasBody = hasBody;
+    const chain = this.chain!;
+    chain.resetResponse();
+    chain.responseHeaders(!hasBody || contentLength === 0);
+    if (this.retryPending) this.startRetry();
+  }
+
+  /** Hands the response head to uWS: now if there is no body, else together with the first body chunk. */
+  private sendHead(status: number, reason: string, headers: string[], hasBody: boolean): void {
     this.cStatus = status;
     this.cReason = reason;
     this.cHeaders = headers;
     this.cHasBody = hasBody;
     this.headersSent = true;
-    if (!hasBody || contentLength === 0) {
+    if (!hasBody || this.respLength === 0) {
       this.res!.cork(this.writeHeadB);
       this.downstreamFinished();
       return;
@@ -425,6 +570,17 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   }
 
   onResponseData(chunk: Buffer): boolean {
+    if (this.phase === Phase.Done || this.res === null) return true;
+    if (this.filtered) {
+      this.lastWriteOk = true;
+      this.chain!.responseData(chunk, false);
+      return this.lastWriteOk;
+    }
+    return this.writeBody(chunk);
+  }
+
+  /** Writes body bytes downstream; false when uWS is backed up (onWritable resumes the upstream). */
+  private writeBody(chunk: Buffer): boolean {
     if (this.phase === Phase.Done || this.res === null) return true;
     this.bytesOut += chunk.length;
     this.cChunk = chunk;
@@ -484,6 +640,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.cluster!.requestEnded(this.endpoint, this.status);
     this.settleUpstream();
     if (this.phase === Phase.Done) return this.maybeFinish();
+    if (this.filtered) return this.chain!.responseData(EMPTY, true);
     if (this.respLength < 0) {
       this.res!.cork(this.endChunkedB);
       this.downstreamFinished();
@@ -514,6 +671,31 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.failStream(504, Flag.UpstreamRequestTimeout, 'upstream request timeout');
   }
 
+  /**
+   * An attempt failed before any response byte reached the client. With
+   * filters, the local reply goes through their response callbacks first, so
+   * a retry filter can ask for another attempt (docs/filter-abi.md).
+   */
+  private coreFailure(status: number, flag: string, details: string): void {
+    if (!this.filtered || this.headersSent || this.res === null || this.localFiltering) return this.localReply(status, flag, details);
+    this.status = status;
+    this.flag = flag;
+    this.details = details;
+    const m = (this.respHeaders ??= new FlatHeaderMap());
+    m.clear();
+    m.push('content-type', 'text/plain');
+    this.localFiltering = true;
+    const chain = this.chain!;
+    chain.resetResponse();
+    chain.responseHeaders(true);
+    if (this.retryPending) {
+      this.localFiltering = false;
+      this.flag = '';
+      this.details = '';
+      this.startRetry();
+    }
+  }
+
   /** Fails the stream: a local reply if nothing was sent yet, else a hard close so the client sees a truncated response. */
   private failStream(status: number, flag: string, details: string): void {
     if (this.headPending) {
@@ -521,7 +703,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
       this.headPending = false;
       this.headersSent = false;
     }
-    if (!this.headersSent) return this.localReply(status, flag, details);
+    if (!this.headersSent) return this.coreFailure(status, flag, details);
     this.flag = flag;
     this.details = details;
     const res = this.res;
@@ -557,7 +739,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   private writeLocal(): void {
     const res = this.res!;
     res.writeStatus(statusLine(this.status, ''));
-    res.writeHeader('x-wasmesh-reason', this.flag);
+    if (this.flag) res.writeHeader('x-wasmesh-reason', this.flag);
     res.writeHeader('x-request-id', this.requestId || '-');
     const extra = this.cLocalHeaders;
     if (extra !== null) for (const [k, v] of extra) res.writeHeader(k, v);
@@ -569,25 +751,83 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
 
   // === FilterStream ===
 
-  bufferedRequestBody(): Buffer | null {
-    return null;
-  }
-  bufferedResponseBody(): Buffer | null {
-    return null;
-  }
   continueRequest(): void {
-    if (this.phase !== Phase.Filtering || this.chain === null) return;
-    if (this.chain.runRequestHeaders(this.reqBodyLength === 0) && this.phase === Phase.Filtering) this.dispatch();
+    if (this.filtered && this.phase !== Phase.Done) this.chain!.continueRequest();
   }
   continueResponse(): void {
-    // Response-side pausing arrives with body filtering in the Wasm host; headers callbacks run synchronously.
+    if (this.filtered && this.phase !== Phase.Done) this.chain!.continueResponse();
   }
+
+  delay(ms: number): void {
+    if (this.delayTimer !== null || this.phase === Phase.Done) return;
+    this.delayResponse = this.chain !== null && this.headersSentOrFiltering();
+    this.delayTimer = setTimeout(this.delayDoneB, ms);
+  }
+
+  /** True once the response side is being filtered. */
+  private headersSentOrFiltering(): boolean {
+    return this.phase === Phase.Upstream && this.respHeaders !== null && this.status > 0;
+  }
+
+  private readonly delayDoneB = (): void => {
+    this.delayTimer = null;
+    if (this.delayResponse) this.continueResponse();
+    else this.continueRequest();
+  };
+
+  keepRequestBody(maxBytes: number): void {
+    if (this.keptBody !== null || this.bytesIn > 0) return;
+    this.keepMax = maxBytes;
+    this.keptBody = [];
+    this.keptBytes = 0;
+  }
+
+  retry(backoffMs: number): boolean {
+    if (!this.filtered || this.headersSent || this.res === null || this.phase === Phase.Done) return false;
+    // The request must be replayable: no body, or all of it kept.
+    if (this.reqBodyLength !== 0 && (this.reqBodyOpen || this.keptBody === null)) return false;
+    this.retryPending = true;
+    this.retryBackoff = backoffMs;
+    return true;
+  }
+  private retryBackoff = 0;
+
+  /** Drops the current attempt and sends the request again after the backoff. */
+  private startRetry(): void {
+    if (this.conn !== null) {
+      const conn = this.conn;
+      this.conn = null;
+      conn.abort();
+      this.lis.stats[this.cluster!.slots.cxDestroyLocal]!++;
+    }
+    if (this.phase === Phase.Pending) this.cluster!.cancel(this.endpoint, this);
+    if (!this.upstreamSettled) {
+      this.cluster!.requestEnded(this.endpoint, this.status);
+      this.settleUpstream();
+    }
+    this.status = 0;
+    this.respLength = -1;
+    this.headPending = false;
+    this.tUpstreamEnd = 0;
+    this.phase = Phase.RetryWait;
+    this.retryTimer = setTimeout(this.retryNowB, this.retryBackoff);
+  }
+
+  private readonly retryNowB = (): void => {
+    this.retryTimer = null;
+    if (this.phase !== Phase.RetryWait || this.res === null) return;
+    this.pendingBody.length = 0;
+    if (this.keptBody !== null) for (const b of this.keptBody) this.pendingBody.push(b);
+    this.phase = Phase.Filtering;
+    this.dispatch();
+  };
 
   // === teardown ===
 
   private onAborted(): void {
     this.res = null;
     this.noRecycle = true;
+    this.clearTimers();
     if (this.phase === Phase.Done) return this.maybeFinish();
     if (!this.flag) {
       this.flag = Flag.DownstreamConnectionTermination;
@@ -595,6 +835,13 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     }
     this.abortUpstream();
     this.downstreamFinished();
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.delayTimer !== null) clearTimeout(this.delayTimer);
+    this.retryTimer = null;
+    this.delayTimer = null;
   }
 
   private abortUpstream(): void {
@@ -685,7 +932,14 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.route.hashKey = null;
     this.route.timeoutMs = 0;
     this.route.perTryTimeoutMs = 0;
-    this.route.retryRequested = false;
+    this.filtered = false;
+    this.localFiltering = false;
+    this.retryPending = false;
+    this.clearTimers();
+    this.keptBody = null;
+    this.keptBytes = 0;
+    this.keepMax = 0;
+    this.deadlineAt = 0;
     this.cluster = null;
     this.endpoint = -1;
     this.conn = null;

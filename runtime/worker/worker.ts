@@ -12,6 +12,11 @@ import { buildCluster } from './cluster-runtime';
 import type { ListenerRuntime, WorkerCluster, WorkerState } from './context';
 import { ListenerHost } from './listener-host';
 import type { FromWorker, GenerationSpec, ToWorker, WorkerInit } from './messages';
+import type { HttpFilterFactory } from '../filter/types';
+import type { WasmFilterSlots } from '../stats/declared';
+import { WasmFilterFactory } from '../wasm/factory';
+import { attachWasmSharedState } from '../wasm/shared';
+import { clusterCallouts, sharedStores, workerVmEnv } from './wasm-env';
 
 interface Generation {
   gen: number;
@@ -20,10 +25,14 @@ interface Generation {
   accessLog: AccessLog | null;
   /** Hosts created for this generation and not yet serving. */
   newHosts: Map<string, ListenerHost>;
+  /** Every Wasm filter of this generation, closed when it is replaced. */
+  factories: WasmFilterFactory[];
 }
 
 export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolean): void {
   const stats = workerView(init.statsSab, init.index);
+  const wasmShared = attachWasmSharedState(init.wasmShared);
+  const stores = sharedStores(wasmShared);
   const worker: WorkerState = { draining: false, active: 0, onIdle: null };
   const hosts = new Map<string, ListenerHost>();
   /** Hosts a reload moved away from: no longer listening, but their keep-alive connections may live on. */
@@ -53,16 +62,27 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
       else clusters.set(c.name, buildCluster(c, spec.clusterSlots[c.name]!, spec.clusterState[c.name]!, stats));
     }
     let accessLog: AccessLog | null = null;
-    const g: Generation = { gen: spec.gen, runtimes: new Map(), clusters, accessLog: null, newHosts: new Map() };
+    const g: Generation = { gen: spec.gen, runtimes: new Map(), clusters, accessLog: null, newHosts: new Map(), factories: [] };
+    const env = workerVmEnv(stores, clusterCallouts(clusters), init.node);
     try {
       if (spec.config.accessLog) accessLog = new AccessLog(spec.config.accessLog.path);
       g.accessLog = accessLog;
       for (const l of spec.config.listeners) {
+        const filters: HttpFilterFactory[] = [];
+        const filterStats = new Map<string, WasmFilterSlots>();
+        for (const fs of spec.filters[l.name] ?? []) {
+          const f = new WasmFilterFactory(fs.spec, env, stats, fs.slots);
+          g.factories.push(f);
+          f.start();
+          filters.push(f);
+          filterStats.set(fs.spec.name, fs.slots);
+        }
         const rt: ListenerRuntime = {
           name: l.name,
           config: l,
           slots: spec.listenerSlots[l.name]!,
-          filters: [],
+          filters,
+          filterStats,
           clusters,
           accessLog,
           stats,
@@ -72,6 +92,7 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
       }
     } catch (e) {
       accessLog?.close();
+      for (const f of g.factories) f.close();
       return send({ type: 'prepared', gen: spec.gen, error: (e as Error).message });
     }
     prepared = g;
@@ -111,6 +132,8 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
     if (old !== null) {
       for (const [name, c] of old.clusters) if (g.clusters.get(name) !== c) c.retire();
       if (old.accessLog !== null && old.accessLog !== g.accessLog) old.accessLog.close();
+      // In-flight streams keep their filters; each VM finishes closing when its last stream ends.
+      for (const f of old.factories) f.close();
     }
     send({ type: 'committed', gen });
   }
@@ -120,6 +143,7 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
     if (g === null || g.gen !== gen) return;
     prepared = null;
     for (const h of g.newHosts.values()) h.close();
+    for (const f of g.factories) f.close();
     for (const [name, c] of g.clusters) if (current?.clusters.get(name) !== c) c.retire();
     g.accessLog?.close();
   }
@@ -147,7 +171,9 @@ export function runWorker(port: MessagePort, init: WorkerInit, inProcess: boolea
     if (current !== null) {
       for (const c of current.clusters.values()) c.retire();
       current.accessLog?.close();
+      for (const f of current.factories) f.close();
     }
+    wasmShared.queues.close();
     send({ type: 'closed' });
   }
 

@@ -107,7 +107,7 @@ test('a minimal config gets every default', () => {
       {
         name: 'edge',
         address: { host: '127.0.0.1', port: 8080 },
-        filters: [{ name: 'auth', module: './auth.wasm', rootId: 'auth', config: null, failurePolicy: 'failClosed' }],
+        filters: [{ name: 'auth', module: './auth.wasm', rootId: 'auth', config: null, failurePolicy: 'failClosed', vmId: 'auth', maxMemoryBytes: 64 * 1024 * 1024, executionBudget: 10_000_000, maxBufferedBody: 1024 * 1024, logLevel: 'info' }],
         defaultCluster: 'web',
         maxRequestHeadersBytes: 61_440,
       },
@@ -149,7 +149,8 @@ listeners:
         rootId: ""
         failurePolicy: failOpen
         config: { issuers: [a, b], strict: true, limit: 10, nothing: null }
-      - { name: ratelimit, module: ./rl.wasm, rootId: rl_root, config: "raw string", failurePolicy: reload }
+      - { name: ratelimit, module: ./rl.wasm, rootId: rl_root, config: "raw string", failurePolicy: reload,
+          vmId: shared, maxMemory: 16MiB, executionBudget: 5000000, maxBufferedBody: 64KiB, logLevel: debug }
 `,
   );
   assert.deepEqual(config.admin, { address: { host: '::1', port: 0 } });
@@ -161,8 +162,26 @@ listeners:
     name: 'edge',
     address: { host: '0.0.0.0', port: 0 },
     filters: [
-      { name: 'auth', module: './auth.wasm', rootId: '', config: { issuers: ['a', 'b'], strict: true, limit: 10, nothing: null }, failurePolicy: 'failOpen' },
-      { name: 'ratelimit', module: './rl.wasm', rootId: 'rl_root', config: 'raw string', failurePolicy: 'reload' },
+      {
+        name: 'auth',
+        module: './auth.wasm',
+        rootId: '',
+        config: { issuers: ['a', 'b'], strict: true, limit: 10, nothing: null },
+        failurePolicy: 'failOpen',
+        vmId: 'auth', maxMemoryBytes: 64 * 1024 * 1024, executionBudget: 10_000_000, maxBufferedBody: 1024 * 1024, logLevel: 'info',
+      },
+      {
+        name: 'ratelimit',
+        module: './rl.wasm',
+        rootId: 'rl_root',
+        config: 'raw string',
+        failurePolicy: 'reload',
+        vmId: 'shared',
+        maxMemoryBytes: 16 * 1024 * 1024,
+        executionBudget: 5_000_000,
+        maxBufferedBody: 64 * 1024,
+        logLevel: 'debug',
+      },
     ],
     defaultCluster: null,
     maxRequestHeadersBytes: 8192,

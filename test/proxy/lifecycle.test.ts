@@ -47,12 +47,12 @@ clusters:
     assert.match(r.stderr, /listeners\[0\]\.defaultCluster/);
   });
 
-  it('refuses a filter chain it cannot load instead of ignoring it', () => {
+  it('refuses a filter chain it cannot load instead of ignoring it, naming the filter', () => {
     const file = path.join(tmpDir(), 'filters.yaml');
     fs.writeFileSync(file, config('127.0.0.1:9').replace('    defaultCluster: web', '    defaultCluster: web\n    filters: [{ name: authz, module: ./authz.wasm }]'));
     const r = spawnSync(process.execPath, [BIN, 'proxy', '-c', file, '--no-supervisor'], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /listeners\[0\]\.filters: this build cannot load filters yet/);
+    assert.match(r.stderr, /listeners\[0\]\.filters\[0\]: filter "authz": cannot read module \S+authz\.wasm: no such file/);
   });
 
   it('reloads a good config on SIGHUP and POST /reload; a bad one is rejected and the old one stays', async () => {

@@ -1,0 +1,29 @@
+// proxy_log, the log level, the clock and the tick period.
+import { WasmResult } from '../abi';
+import type { PluginVm } from '../vm';
+
+export function logImports(vm: PluginVm, withLogLevel: boolean): Record<string, Function> {
+  const mem = vm.mem;
+  const fns: Record<string, Function> = {
+    proxy_log(level: number, ptr: number, len: number): number {
+      if (!mem.inBounds(ptr, len)) return WasmResult.InvalidMemoryAccess;
+      if (level >= vm.spec.logLevel) vm.env.log(level, vm.spec.name, mem.string(ptr, len));
+      return WasmResult.Ok;
+    },
+    proxy_get_current_time_nanoseconds(retPtr: number): number {
+      mem.setU64(retPtr, BigInt(Math.round(vm.env.now() * 1e6)));
+      return WasmResult.Ok;
+    },
+    proxy_set_tick_period_milliseconds(ms: number): number {
+      vm.setTickPeriod(ms >>> 0);
+      return WasmResult.Ok;
+    },
+  };
+  if (withLogLevel) {
+    fns.proxy_get_log_level = (retPtr: number): number => {
+      mem.setU32(retPtr, vm.spec.logLevel);
+      return WasmResult.Ok;
+    };
+  }
+  return fns;
+}

@@ -1,0 +1,126 @@
+// Envoy-style attributes for proxy_get_property. Strings come back as UTF-8,
+// integers as 8-byte little-endian i64, as Envoy serializes them.
+// docs/filter-abi.md lists every path.
+import type { FilterStream } from '../filter/types';
+import type { PluginVm } from './vm';
+
+export type PropertyValue = string | bigint | Uint8Array;
+
+/** Splits a path: NUL-separated (Rust/Go SDKs) or dotted (the AssemblyScript convention). */
+export function splitPath(path: string): string[] {
+  if (path.includes('\0')) return path.split('\0');
+  const parts = path.split('.');
+  // Header names and metadata keys may themselves contain dots: keep the tail whole.
+  if (parts.length > 3 && (parts[1] === 'headers' || parts[1] === 'metadata')) return [parts[0]!, parts[1]!, parts.slice(2).join('.')];
+  return parts;
+}
+
+function hostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return i < 0 ? [addr, 0] : [addr.slice(0, i), Number(addr.slice(i + 1)) || 0];
+}
+
+export function getProperty(vm: PluginVm, s: FilterStream | null, path: string): PropertyValue | undefined {
+  const p = splitPath(path);
+  const [a, b, c] = p;
+  switch (a) {
+    case 'plugin_name':
+      return vm.spec.name;
+    case 'plugin_root_id':
+      return vm.spec.rootId;
+    case 'plugin_vm_id':
+      return vm.spec.vmId;
+    case 'node':
+      if (b === 'id') return vm.env.node.id;
+      if (b === 'metadata' && c !== undefined) return vm.env.node.metadata[c];
+      return undefined;
+  }
+  if (s === null) return undefined;
+  const own = s.state.get(path);
+  if (own !== undefined) return own;
+  const info = s.info;
+  switch (a) {
+    case 'request':
+      switch (b) {
+        case 'path':
+          return s.path;
+        case 'url_path': {
+          const q = s.path.indexOf('?');
+          return q < 0 ? s.path : s.path.slice(0, q);
+        }
+        case 'query': {
+          const q = s.path.indexOf('?');
+          return q < 0 ? '' : s.path.slice(q + 1);
+        }
+        case 'host':
+          return s.requestHeaders.get('host') ?? '';
+        case 'method':
+          return s.method;
+        case 'scheme':
+          return s.scheme;
+        case 'id':
+          return info.requestId;
+        case 'protocol':
+          return 'HTTP/1.1';
+        case 'time':
+          return BigInt(info.startTimeMs) * 1_000_000n;
+        case 'size':
+        case 'total_size':
+          return BigInt(info.bytesReceived);
+        case 'headers':
+          if (c === undefined) return undefined;
+          return joined(s.requestHeaders.getAll(c));
+      }
+      return undefined;
+    case 'response':
+      switch (b) {
+        case 'code':
+          return s.responseStatus === 0 ? undefined : BigInt(s.responseStatus);
+        case 'flags':
+          return info.responseFlag;
+        case 'code_details':
+          return info.responseDetails;
+        case 'size':
+        case 'total_size':
+          return BigInt(info.bytesSent);
+        case 'headers':
+          if (c === undefined || s.responseHeaders === null) return undefined;
+          return joined(s.responseHeaders.getAll(c));
+      }
+      return undefined;
+    case 'source':
+      if (b === 'address') return `${info.sourceAddress}:${info.sourcePort}`;
+      if (b === 'port') return BigInt(info.sourcePort);
+      return undefined;
+    case 'destination': {
+      const [, port] = hostPort(info.destinationAddress);
+      if (b === 'address') return info.destinationAddress;
+      if (b === 'port') return BigInt(port);
+      return undefined;
+    }
+    case 'upstream':
+      if (b === 'address') return info.upstreamHost || undefined;
+      return undefined;
+    case 'listener_name':
+      return info.listenerName;
+    case 'cluster_name':
+      return info.clusterName || s.route.cluster || undefined;
+    case 'route_name':
+      return '';
+  }
+  return undefined;
+}
+
+function joined(values: string[]): string | undefined {
+  return values.length === 0 ? undefined : values.join(',');
+}
+
+export function encodeProperty(v: PropertyValue): Uint8Array {
+  if (typeof v === 'string') return Buffer.from(v);
+  if (typeof v === 'bigint') {
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigInt64LE(v);
+    return b;
+  }
+  return v;
+}
