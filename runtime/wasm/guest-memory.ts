@@ -12,9 +12,13 @@ export class GuestMemory {
     this.buf = Buffer.from(memory.buffer);
   }
 
-  /** The current view; after a grow the old ArrayBuffer is detached (length 0). */
+  /**
+   * The current view. memory.grow detaches the old ArrayBuffer (length 0),
+   * so that check alone suffices; reading memory.buffer on every host call
+   * would cost more than the rest of a typical host function.
+   */
   view(): Buffer {
-    if (this.buf.byteLength === 0 || this.buf.buffer !== this.memory!.buffer) this.buf = Buffer.from(this.memory!.buffer);
+    if (this.buf.byteLength === 0) this.buf = Buffer.from(this.memory!.buffer);
     return this.buf;
   }
 

@@ -8,7 +8,7 @@ import { DEFAULT_INITIAL_FUEL, FUEL_EXPORT, fuelCheck, fuelGlobalEntry, MAX_FUEL
 import { readExportSection, readImportSection } from './externs';
 import { ulebSize, writeUleb } from './leb';
 import { applyPatches, capLimits, capMemorySection, type Patch } from './memory-cap';
-import { IntList, scanInstructions } from './opcodes';
+import { IntList, scanInstructions, skipConstExpr } from './opcodes';
 import { malformed, Reader } from './reader';
 import {
   readSections,
@@ -60,9 +60,17 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
     let count = 0;
     let entries: Uint8Array = new Uint8Array(0);
     if (s !== null) {
+      // Parsed in full, not just counted: the fuel global's index is derived from the count.
       const r = new Reader(bytes, s.payload, s.end);
       count = r.u32('global count');
       entries = bytes.subarray(r.pos, s.end);
+      for (let i = 0; i < count; i++) {
+        skipValType(r);
+        const at = r.pos;
+        if (r.u8('global mutability') > 1) malformed('invalid global mutability', at);
+        skipConstExpr(r, 'global initialiser');
+      }
+      r.expectEnd('global section');
     }
     globals += count;
     parts.push(section(SEC_GLOBAL, count + 1, entries, fuelGlobalEntry(initialFuel)));
@@ -75,6 +83,8 @@ export function instrumentModule(bytes: Uint8Array, options: InstrumentOptions):
       const r = new Reader(bytes, s.payload, s.end);
       for (const e of readExportSection(r)) {
         if (e.name === FUEL_EXPORT) malformed(`the module already exports "${FUEL_EXPORT}" (instrumented twice?)`, s.payload);
+        // Invalid as it stands, but it would become a second handle on the fuel global.
+        if (e.kind === 'global' && e.index >= globals) malformed(`export "${e.name}" names global ${e.index}, but the module has ${globals} globals`, s.payload);
       }
       r.pos = s.payload;
       count = r.u32('export count');

@@ -128,20 +128,6 @@ const FE = table(0x4f, [
   [0x10, 0x4e, MEMARG], // atomic loads, stores, rmw, cmpxchg
 ]);
 
-/** True if the decoder knows this opcode; `sub` is the LEB sub-opcode of a 0xFC/0xFD/0xFE prefix. */
-export function isKnownOpcode(op: number, sub = 0): boolean {
-  switch (op) {
-    case 0xfc:
-      return FC[sub] !== undefined && FC[sub] !== INVALID;
-    case 0xfd:
-      return FD[sub] !== undefined && FD[sub] !== INVALID;
-    case 0xfe:
-      return FE[sub] !== undefined && FE[sub] !== INVALID;
-    default:
-      return ONE_BYTE[op] !== INVALID;
-  }
-}
-
 function hex(n: number): string {
   return '0x' + n.toString(16).padStart(2, '0');
 }
@@ -264,13 +250,65 @@ function scanPrefixed(r: Reader, op: number, at: number, funcIndex: number): voi
       r.skip(1, 'lane index');
       return;
     case LANE:
-    case BYTE:
       r.skip(1, 'lane index');
+      return;
+    case BYTE:
+      r.skip(1, 'atomic.fence immediate');
       return;
     case BYTES16:
       r.skip(16, 'v128 immediate');
       return;
     default:
       malformed(`unknown opcode ${hex(op)} ${hex(sub)} in function ${funcIndex}`, at);
+  }
+}
+
+/**
+ * Skips a constant expression (global initialisers): the few instructions
+ * allowed there (constants, ref.null/ref.func, global.get, extended-const
+ * arithmetic) up to its `end`.
+ */
+export function skipConstExpr(r: Reader, what: string): void {
+  for (;;) {
+    const at = r.pos;
+    const op = r.u8(what);
+    switch (op) {
+      case 0x0b:
+        return;
+      case 0x41:
+        r.skipLeb(5, 'i32 constant');
+        break;
+      case 0x42:
+        r.skipLeb(10, 'i64 constant');
+        break;
+      case 0x43:
+        r.skip(4, 'f32 constant');
+        break;
+      case 0x44:
+        r.skip(8, 'f64 constant');
+        break;
+      case 0x23: // global.get
+      case 0xd2: // ref.func
+        r.u32('index immediate');
+        break;
+      case 0xd0:
+        readHeapType(r);
+        break;
+      case 0x6a: // i32.add, sub, mul; i64.add, sub, mul
+      case 0x6b:
+      case 0x6c:
+      case 0x7c:
+      case 0x7d:
+      case 0x7e:
+        break;
+      case 0xfd: {
+        const sub = r.u32('prefixed opcode');
+        if (sub !== 0x0c) malformed(`unsupported instruction 0xfd ${hex(sub)} in ${what}`, at);
+        r.skip(16, 'v128 immediate');
+        break;
+      }
+      default:
+        malformed(`unsupported instruction ${hex(op)} in ${what}`, at);
+    }
   }
 }

@@ -77,8 +77,3 @@ export function readSections(bytes: Uint8Array): Section[] {
   }
   return sections;
 }
-
-export function findSection(sections: readonly Section[], id: number): Section | undefined {
-  for (const s of sections) if (s.id === id) return s;
-  return undefined;
-}
