@@ -101,6 +101,8 @@ for (const n of names) {
   const f = s.fixed;
   const direct = n === 'direct';
   const ratio = nginxRps && s.rps ? `${(s.rps / nginxRps).toFixed(2)}×` : '–';
+  const emptyRps = S.wasmesh && S.wasmesh.rps;
+  const vsEmpty = n.startsWith('wasmesh-') && emptyRps && s.rps ? ` (${(s.rps / emptyRps).toFixed(2)}× empty chain)` : '';
   const added = !direct && f && directP99 != null ? (f.p99 - directP99 >= 0 ? '+' : '−') + us(Math.abs(f.p99 - directP99)) : '–';
   const cpuMaxV = direct ? null : cpuPer1k(s.monWrk, w && w.requests);
   const cpuMax = num(cpuMaxV, 1);
@@ -115,7 +117,7 @@ for (const n of names) {
     busy = pin ? `${num(c[CPU(env.proxy_cpu)])}% / ${num(c[CPU(env.loadgen_cpu)])}%` : Object.values(c).map((x) => `${num(x)}%`).join(' / ');
     if (direct && pin) busy = `– / ${num(c[CPU(env.loadgen_cpu)])}%`;
   }
-  p(`| ${n} | ${num(s.rps)} | ${ratio} | ${us(w && w.latency_us.p50)} | ${us(w && w.latency_us.p99)} | ` +
+  p(`| ${n} | ${num(s.rps)} | ${ratio}${vsEmpty} | ${us(w && w.latency_us.p50)} | ${us(w && w.latency_us.p99)} | ` +
     `${us(f && f.p50)} | ${us(f && f.p90)} | ${us(f && f.p99)} | ${added} | ${cpuMax} | ${perCpuS} | ${cpuFixed} | ${rss} | ${busy} |`);
 }
 p();
@@ -199,7 +201,8 @@ p('```sh');
 p((rd('commands.txt') || '').trim());
 p('```');
 p();
-for (const [f, lang, title] of [['nginx.conf', 'nginx', 'nginx proxy config'], ['haproxy.cfg', '', 'HAProxy config'], ['wasmesh.yaml', 'yaml', 'wasmesh config']]) {
+const chainConfigs = names.filter((n) => n.startsWith('wasmesh-')).map((n) => [`${n}.yaml`, 'yaml', `${n} config`]);
+for (const [f, lang, title] of [['nginx.conf', 'nginx', 'nginx proxy config'], ['haproxy.cfg', '', 'HAProxy config'], ['wasmesh.yaml', 'yaml', 'wasmesh config'], ...chainConfigs]) {
   const c = rd(f);
   if (!c) continue;
   p(`<details><summary>${title}</summary>`);

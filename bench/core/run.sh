@@ -39,6 +39,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 
 SCENARIOS="${SCENARIOS:-direct nginx haproxy wasmesh}"
+# wasmesh-LABEL scenarios run wasmesh with the filter chain in $CHAINS_DIR/LABEL.yaml
+CHAINS_DIR="${CHAINS_DIR:-$REPO/bench/wasm/chains}"
 # (the default cannot be written inline: the "}" of {config} would end ${...:-...})
 WASMESH_DEFAULT_CMD="node $REPO/bin/wasmesh.js proxy -c {config} --workers 1"
 WASMESH_CMD="${WASMESH_CMD:-$WASMESH_DEFAULT_CMD}"
@@ -388,26 +390,34 @@ EOF
     { FAIL_REASON="failed: haproxy not ready ($(tail -n 2 "$TMP/haproxy.log" | tr '\n' ' '))"; return 1; }
 }
 
+# start_wasmesh [SCENARIO]: "wasmesh-LABEL" adds the listener lines of
+# $CHAINS_DIR/LABEL.yaml (a filter chain) to the config
 start_wasmesh() {
-  local cfg="$TMP/wasmesh.yaml"
+  local name="${1:-wasmesh}" cfg="$TMP/${1:-wasmesh}.yaml" extra=""
+  if [ "$name" != wasmesh ]; then
+    local chain="$CHAINS_DIR/${name#wasmesh-}.yaml"
+    [ -f "$chain" ] || { FAIL_REASON="skipped: no chain file $chain"; return 1; }
+    extra="$(sed -e 's/^/    /' "$chain")"
+  fi
   cat >"$cfg" <<EOF
 admin: { address: 127.0.0.1:$P_WASMESH_ADMIN }
 listeners:
   - name: bench
     address: 127.0.0.1:$P_WASMESH
     defaultCluster: upstream
+$extra
 clusters:
   - name: upstream
     endpoints: [127.0.0.1:$P_UP]
     lb: round_robin
 EOF
-  cp "$cfg" "$RES/wasmesh.yaml"
+  cp "$cfg" "$RES/$name.yaml"
   local cmd="$WASMESH_CMD"
   if [[ "$cmd" == *"{config}"* ]]; then cmd="${cmd//\{config\}/$cfg}"; else cmd="$cmd -c $cfg"; fi
   # word-split the command string on purpose (it comes from an env var)
   local -a argv
   read -r -a argv <<<"$cmd"
-  start_bg wasmesh "$PROXY_CPU" "${argv[@]}"
+  start_bg "$name" "$PROXY_CPU" "${argv[@]}"
   PROXY_PID=$BG_PID
   TARGET_PORT=$P_WASMESH
   local rc=0
@@ -415,7 +425,7 @@ EOF
   if [ "$rc" != 0 ]; then
     local why="not ready after ${READY_TIMEOUT}s"
     [ "$rc" = 2 ] && why="exited"
-    FAIL_REASON="failed: wasmesh $why: $(tail -n 3 "$TMP/wasmesh.log" 2>/dev/null | tr '\n' ' ' | cut -c1-300)"
+    FAIL_REASON="failed: $name $why: $(tail -n 3 "$TMP/$name.log" 2>/dev/null | tr '\n' ' ' | cut -c1-300)"
     return 1
   fi
 }
@@ -490,7 +500,7 @@ measure_scenario() {
     direct) TARGET_PORT=$P_UP ;;
     nginx) start_nginx || true ;;
     haproxy) start_haproxy || true ;;
-    wasmesh) start_wasmesh || true ;;
+    wasmesh | wasmesh-*) start_wasmesh "$name" || true ;;
     *) FAIL_REASON="skipped: unknown scenario" ;;
   esac
   if [ -n "$FAIL_REASON" ]; then

@@ -8,6 +8,8 @@ commands:
   proxy -c FILE [--workers N] [--no-supervisor]
                       run the proxy (gateway or sidecar) from a YAML config
   validate -c FILE    check a proxy config and list every error
+  filter new|build|test
+                      create, compile and test a proxy-wasm filter
   demo                run the loopback demo (what \`npm start\` does)
   version             print the version
 
@@ -21,6 +23,8 @@ export async function main(argv: string[]): Promise<void> {
       return proxy(rest);
     case 'validate':
       return validate(rest);
+    case 'filter':
+      return (await import('./filter-command')).filterCommand(rest);
     case 'demo':
       return (await import('../../examples/quickstart/demo')).runDemo();
     case 'version':

@@ -38,6 +38,7 @@ export async function compileFilters(config: ProxyConfig, layout: StatsLayout, l
           failurePolicy: f.failurePolicy,
           budget: f.executionBudget,
           maxBufferedBody: f.maxBufferedBody,
+          maxMemoryBytes: f.maxMemoryBytes,
           logLevel: LOG_LEVELS[f.logLevel]!,
         };
         const slots = wasmFilterSlots(layout, l.name, f.name);

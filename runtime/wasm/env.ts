@@ -17,9 +17,18 @@ export interface CalloutDispatcher {
   dispatch(cluster: string, headers: [string, string][], body: Buffer, timeoutMs: number, done: (r: CalloutResponse) => void): WasmResult;
 }
 
+/** Reusable get() output: the value is `value[0, length)`, a copy valid until the next get. */
+export interface SharedValueOut {
+  readonly value: Uint8Array;
+  length: number;
+  cas: number;
+}
+
+/** Keys are `key[0, keyLen)`; callers pass scratch buffers so a lookup allocates nothing. */
 export interface SharedDataStore {
-  get(key: string, out: { value: Buffer | null; cas: number }): WasmResult;
-  set(key: string, value: Uint8Array, cas: number): WasmResult;
+  createResult(): SharedValueOut;
+  get(key: Uint8Array, keyLen: number, out: SharedValueOut): WasmResult;
+  set(key: Uint8Array, keyLen: number, value: Uint8Array, cas: number): WasmResult;
 }
 
 export interface SharedQueueStore {

@@ -21,6 +21,8 @@ export interface PluginSpec {
   /** Metering units per callback before it is stopped. */
   readonly budget: number;
   readonly maxBufferedBody: number;
+  /** The cap written into the module's memory limits. */
+  readonly maxMemoryBytes: number;
   readonly logLevel: LogLevel;
 }
 

@@ -14,20 +14,12 @@ import type { WorkerCluster } from './context';
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'error'] as const;
 
 export function sharedStores(shared: WasmSharedState): { sharedData: SharedDataStore; queues: SharedQueueStore; metrics: MetricStore } {
-  const kvOut = shared.kv.createResult();
   const qOut = shared.queues.createResult();
   const idOut = { id: 0 };
   const sharedData: SharedDataStore = {
-    get(key, out) {
-      const r = st(shared.kv.get(Buffer.from(key), kvOut));
-      if (r !== WasmResult.Ok) return r;
-      out.value = Buffer.from(kvOut.value.subarray(0, kvOut.length));
-      out.cas = kvOut.cas;
-      return WasmResult.Ok;
-    },
-    set(key, value, cas) {
-      return st(shared.kv.set(Buffer.from(key), value, cas));
-    },
+    createResult: () => shared.kv.createResult(),
+    get: (key, keyLen, out) => st(shared.kv.get(key, out, 0, keyLen)),
+    set: (key, keyLen, value, cas) => st(shared.kv.set(key, value, cas, 0, keyLen)),
   };
   const owners = new Map<number, (id: number) => void>();
   const queues: SharedQueueStore = {

@@ -11,7 +11,8 @@ export function propertyImports(vm: PluginVm): Record<string, Function> {
       if (!mem.inBounds(pPtr, pLen)) return WasmResult.InvalidMemoryAccess;
       const v = getProperty(vm, vm.effective?.stream ?? null, mem.string(pPtr, pLen));
       if (v === undefined) return WasmResult.NotFound;
-      return mem.give(encodeProperty(v), retPtr, retSize) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      const ok = typeof v === 'string' ? mem.giveString(v, retPtr, retSize) : mem.give(encodeProperty(v), retPtr, retSize);
+      return ok ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_property(pPtr: number, pLen: number, vPtr: number, vLen: number): number {
       if (!mem.inBounds(pPtr, pLen) || !mem.inBounds(vPtr, vLen)) return WasmResult.InvalidMemoryAccess;

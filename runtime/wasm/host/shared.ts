@@ -5,23 +5,32 @@ import type { PluginVm } from '../vm';
 
 export function sharedImports(vm: PluginVm): Record<string, Function> {
   const mem = vm.mem;
-  const scope = `${vm.spec.vmId}\u0000`;
-  const out = { value: null as Buffer | null, cas: 0 };
+  // Keys are scoped by vm_id: "vmId\0key", assembled in one scratch buffer.
+  const scope = Buffer.from(`${vm.spec.vmId}\u0000`);
+  let key = Buffer.alloc(scope.length + 256);
+  scope.copy(key);
+  const out = vm.env.sharedData.createResult();
+  function scopedKey(ptr: number, len: number): number {
+    if (key.length < scope.length + len) {
+      key = Buffer.alloc(scope.length + len);
+      scope.copy(key);
+    }
+    mem.view().copy(key, scope.length, ptr, ptr + len);
+    return scope.length + len;
+  }
   const deq = { status: WasmResult.Ok as WasmResult };
   return {
     proxy_get_shared_data(kPtr: number, kLen: number, retPtr: number, retSize: number, retCas: number): number {
       if (!mem.inBounds(kPtr, kLen)) return WasmResult.InvalidMemoryAccess;
-      const r = vm.env.sharedData.get(scope + mem.string(kPtr, kLen), out);
+      const r = vm.env.sharedData.get(key, scopedKey(kPtr, kLen), out);
       if (r !== WasmResult.Ok) return r;
-      const v = out.value!;
-      out.value = null;
-      if (!mem.give(v, retPtr, retSize)) return WasmResult.InvalidMemoryAccess;
+      if (!mem.give(out.value.subarray(0, out.length), retPtr, retSize)) return WasmResult.InvalidMemoryAccess;
       mem.setU32(retCas, out.cas);
       return WasmResult.Ok;
     },
     proxy_set_shared_data(kPtr: number, kLen: number, vPtr: number, vLen: number, cas: number): number {
       if (!mem.inBounds(kPtr, kLen) || !mem.inBounds(vPtr, vLen)) return WasmResult.InvalidMemoryAccess;
-      return vm.env.sharedData.set(scope + mem.string(kPtr, kLen), mem.peek(vPtr, vLen), cas >>> 0);
+      return vm.env.sharedData.set(key, scopedKey(kPtr, kLen), mem.peek(vPtr, vLen), cas >>> 0);
     },
     proxy_register_shared_queue(nPtr: number, nLen: number, retId: number): number {
       if (!mem.inBounds(nPtr, nLen)) return WasmResult.InvalidMemoryAccess;
