@@ -22,7 +22,7 @@ const IMPORTS: Record<Op, { name: string; args: number[] }> = {
  * `calls` host calls of one kind, with a bump allocator: it measures the host
  * and the boundary alone, with no SDK code on the guest side.
  */
-function rawModule(kind: Op, calls: number): Uint8Array {
+export function rawModule(kind: Op, calls: number): Uint8Array {
   const b = new ModuleBuilder();
   const imp = IMPORTS[kind];
   const fn = b.importFunction('env', imp.name, imp.args.map(() => T.i32), [T.i32]);
@@ -105,7 +105,9 @@ async function main(): Promise<void> {
   console.log('\nheader = proxy_get_header_map_value (+ the guest allocator for the result); property = proxy_get_property("request.path"); shared = proxy_get_shared_data (a miss).');
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,15 +1,32 @@
 // Reading and writing a guest's linear memory. The Buffer view is rebuilt only
 // when memory.grow detached the old one, so host calls allocate nothing to
-// reach guest memory.
+// reach guest memory. Strings go through Buffer's native slice/write methods
+// directly: the public toString()/write() wrappers normalize their arguments
+// on every call, which showed up as a third of a header lookup's cost.
+
+/** Buffer's native codecs (present on every Buffer; not in @types/node). */
+interface NativeBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+  utf8Write(s: string, offset: number, length: number): number;
+}
+
+const TOKEN_CACHE = 64;
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
 export class GuestMemory {
   private memory: WebAssembly.Memory | null = null;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf = Buffer.alloc(0) as NativeBuffer;
   private alloc: ((size: number) => number) | null = null;
 
   bind(memory: WebAssembly.Memory, alloc: (size: number) => number): void {
     this.memory = memory;
     this.alloc = alloc;
-    this.buf = Buffer.from(memory.buffer);
+    this.buf = Buffer.from(memory.buffer) as NativeBuffer;
   }
 
   /**
@@ -17,8 +34,8 @@ export class GuestMemory {
    * so that check alone suffices; reading memory.buffer on every host call
    * would cost more than the rest of a typical host function.
    */
-  view(): Buffer {
-    if (this.buf.byteLength === 0) this.buf = Buffer.from(this.memory!.buffer);
+  view(): NativeBuffer {
+    if (this.buf.byteLength === 0) this.buf = Buffer.from(this.memory!.buffer) as NativeBuffer;
     return this.buf;
   }
 
@@ -27,8 +44,37 @@ export class GuestMemory {
   }
 
   string(ptr: number, len: number): string {
-    return this.view().toString('utf8', ptr, ptr + len);
+    return this.view().utf8Slice(ptr, ptr + len);
   }
+
+  /**
+   * A header name or other ASCII token, lower-cased. Filters ask for the same
+   * few names on every request, so decoded names are cached by a hash of
+   * their bytes and verified byte by byte: no native call, no new string.
+   */
+  lowerToken(ptr: number, len: number): string {
+    const b = this.view();
+    if (len > 48) return b.latin1Slice(ptr, ptr + len).toLowerCase();
+    let h = len;
+    for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + (b[ptr + i]! | 0x20)) | 0;
+    const slot = (h >>> 0) & (TOKEN_CACHE - 1);
+    const hit = this.tokens[slot];
+    if (hit !== undefined && hit.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        const c = b[ptr + i]!;
+        if ((c >= 65 && c <= 90 ? c + 32 : c) !== hit.charCodeAt(i)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit;
+    }
+    const t = b.latin1Slice(ptr, ptr + len).toLowerCase();
+    this.tokens[slot] = t;
+    return t;
+  }
+  private readonly tokens: (string | undefined)[] = new Array(TOKEN_CACHE);
 
   /** A copy of guest bytes (the guest may reuse its memory after the call). */
   copy(ptr: number, len: number): Buffer {
@@ -41,11 +87,18 @@ export class GuestMemory {
   }
 
   u32(ptr: number): number {
-    return this.view().readUInt32LE(ptr);
+    const b = this.view();
+    return (b[ptr]! | (b[ptr + 1]! << 8) | (b[ptr + 2]! << 16) | (b[ptr + 3]! << 24)) >>> 0;
   }
 
+  /** Little-endian store; callers have checked nothing, so out-of-range pointers are dropped like a failed write. */
   setU32(ptr: number, v: number): void {
-    this.view().writeUInt32LE(v >>> 0, ptr);
+    const b = this.view();
+    if (ptr < 0 || ptr + 4 > b.length) return;
+    b[ptr] = v;
+    b[ptr + 1] = v >>> 8;
+    b[ptr + 2] = v >>> 16;
+    b[ptr + 3] = v >>> 24;
   }
 
   setU64(ptr: number, v: bigint): void {
@@ -73,10 +126,15 @@ export class GuestMemory {
 
   /** give() for a string, encoded as UTF-8 straight into guest memory. */
   giveString(s: string, retPtr: number, retSize: number): boolean {
-    const n = Buffer.byteLength(s);
+    // Header values are short and almost always ASCII: copying them in JS beats a native call.
+    const ascii = s.length <= 64 && isAscii(s);
+    const n = ascii ? s.length : Buffer.byteLength(s);
     const p = this.allocate(n);
     if (p === 0) return false;
-    this.view().write(s, p, n, 'utf8');
+    // allocate() ran guest code, which may have grown (and detached) memory: take the view after it.
+    const b = this.view();
+    if (ascii) for (let i = 0; i < n; i++) b[p + i] = s.charCodeAt(i);
+    else b.utf8Write(s, p, n);
     this.setU32(retPtr, p);
     this.setU32(retSize, n);
     return true;

@@ -20,8 +20,21 @@ function hostPort(addr: string): [string, number] {
   return i < 0 ? [addr, 0] : [addr.slice(0, i), Number(addr.slice(i + 1)) || 0];
 }
 
+/** Filters read the same few paths on every request: keep them split. */
+const splitCache = new Map<string, string[]>();
+
+function cachedSplit(path: string): string[] {
+  let p = splitCache.get(path);
+  if (p === undefined) {
+    p = splitPath(path);
+    if (splitCache.size >= 512) splitCache.clear();
+    splitCache.set(path, p);
+  }
+  return p;
+}
+
 export function getProperty(vm: PluginVm, s: FilterStream | null, path: string): PropertyValue | undefined {
-  const p = splitPath(path);
+  const p = cachedSplit(path);
   const [a, b, c] = p;
   switch (a) {
     case 'plugin_name':

@@ -192,7 +192,7 @@ export function headerImports(vm: PluginVm): Record<string, Function> {
     },
     proxy_get_header_map_value(type: number, kPtr: number, kLen: number, retPtr: number, retSize: number): number {
       if (!mem.inBounds(kPtr, kLen)) return WasmResult.InvalidMemoryAccess;
-      const v = getValue(type, mem.string(kPtr, kLen).toLowerCase());
+      const v = getValue(type, mem.lowerToken(kPtr, kLen));
       if (v === undefined) return WasmResult.NotFound;
       return mem.giveString(v, retPtr, retSize) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
@@ -200,19 +200,19 @@ export function headerImports(vm: PluginVm): Record<string, Function> {
       const s = stream(type);
       if (s === null) return WasmResult.NotFound;
       if (!mem.inBounds(kPtr, kLen) || !mem.inBounds(vPtr, vLen)) return WasmResult.InvalidMemoryAccess;
-      return put(s, type, mem.string(kPtr, kLen).toLowerCase(), mem.string(vPtr, vLen), true);
+      return put(s, type, mem.lowerToken(kPtr, kLen), mem.string(vPtr, vLen), true);
     },
     proxy_replace_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): number {
       const s = stream(type);
       if (s === null) return WasmResult.NotFound;
       if (!mem.inBounds(kPtr, kLen) || !mem.inBounds(vPtr, vLen)) return WasmResult.InvalidMemoryAccess;
-      return put(s, type, mem.string(kPtr, kLen).toLowerCase(), mem.string(vPtr, vLen), false);
+      return put(s, type, mem.lowerToken(kPtr, kLen), mem.string(vPtr, vLen), false);
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kLen: number): number {
       const s = stream(type);
       if (s === null) return WasmResult.NotFound;
       if (!mem.inBounds(kPtr, kLen)) return WasmResult.InvalidMemoryAccess;
-      const name = mem.string(kPtr, kLen).toLowerCase();
+      const name = mem.lowerToken(kPtr, kLen);
       if (name.startsWith(':')) return WasmResult.BadArgument;
       if (type === MapType.RequestHeaders) s.requestHeaders.remove(name);
       else s.responseHeaders?.remove(name);
