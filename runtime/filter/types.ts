@@ -97,6 +97,8 @@ export interface FilterStream {
   continueResponse(): void;
   /** End the stream with a locally generated response; `flag` explains it in logs and x-wasmesh-reason. */
   sendLocalReply(status: number, body: string | Uint8Array, headers: ReadonlyArray<readonly [string, string]> | null, flag: string, details: string): void;
+  /** Marks the stream with a response flag for the access log and stats (a later local reply's flag wins). */
+  setFlag(flag: string): void;
   /** Pause the current direction for `ms`, then continue it (the caller returns a Stop status). */
   delay(ms: number): void;
   /** Keep a copy of the request body, up to `maxBytes`, so an attempt can be replayed. */

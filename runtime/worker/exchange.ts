@@ -668,7 +668,9 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     if (this.phase !== Phase.Pending && this.phase !== Phase.Upstream) return;
     this.lis.stats[this.cluster!.slots.rqTimeout]!++;
     this.abortUpstream();
-    this.failStream(504, Flag.UpstreamRequestTimeout, 'upstream request timeout');
+    // Retry filters tell the two apart: only a per-try timeout leaves time for another attempt.
+    const perTry = performance.now() < this.deadlineAt - 1;
+    this.failStream(504, Flag.UpstreamRequestTimeout, perTry ? 'upstream per-try timeout' : 'upstream request timeout');
   }
 
   /**
@@ -775,6 +777,10 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     else this.continueRequest();
   };
 
+  setFlag(flag: string): void {
+    if (!this.headersSent || !this.flag) this.flag = flag;
+  }
+
   keepRequestBody(maxBytes: number): void {
     if (this.keptBody !== null || this.bytesIn > 0) return;
     this.keepMax = maxBytes;
@@ -784,8 +790,9 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
 
   retry(backoffMs: number): boolean {
     if (!this.filtered || this.headersSent || this.res === null || this.phase === Phase.Done) return false;
-    // The request must be replayable: no body, or all of it kept.
+    // The request must be replayable (no body, or all of it kept) and within its overall deadline.
     if (this.reqBodyLength !== 0 && (this.reqBodyOpen || this.keptBody === null)) return false;
+    if (this.deadlineAt > 0 && performance.now() + backoffMs >= this.deadlineAt) return false;
     this.retryPending = true;
     this.retryBackoff = backoffMs;
     return true;

@@ -133,6 +133,16 @@ export class EmulatedStream implements FilterStream, ChainSink, StreamInfo {
     return this.settle(this.responseForwarded);
   }
 
+  /**
+   * The proxy failed the attempt itself (connect failure, reset, timeout):
+   * the response filters see its local reply, as they do in the proxy.
+   */
+  sendCoreFailure(status: number, flag: string, details: string): Action {
+    this.responseFlag = flag;
+    this.responseDetails = details;
+    return this.sendResponseHeaders({ ':status': String(status), 'content-type': 'text/plain' }, true);
+  }
+
   sendResponseBody(data: string | Buffer, endOfStream = false): Action {
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     const before = this.forwardedResponseBody.length;
@@ -174,12 +184,12 @@ export class EmulatedStream implements FilterStream, ChainSink, StreamInfo {
     return this.clusters === null || this.clusters.has(name);
   }
   continueRequest(): void {
-    if (this.done) return;
+    if (this.done || this.localReply !== null) return;
     this.chain.continueRequest();
     this.settle(this.requestForwarded);
   }
   continueResponse(): void {
-    if (this.done) return;
+    if (this.done || this.localReply !== null) return;
     this.chain.continueResponse();
     this.settle(this.responseForwarded);
   }
@@ -198,8 +208,13 @@ export class EmulatedStream implements FilterStream, ChainSink, StreamInfo {
   keepRequestBody(maxBytes: number): void {
     this.keptRequestBody = maxBytes;
   }
+  setFlag(flag: string): void {
+    if (this.localReply === null) this.responseFlag = flag;
+  }
   retry(backoffMs: number): boolean {
     if (this.responseStatus === 0) return false;
+    // As in the proxy: a body can be replayed only if all of it was kept.
+    if (this.bytesReceived > 0 && (this.keptRequestBody === 0 || this.bytesReceived > this.keptRequestBody)) return false;
     this.retries.push(backoffMs);
     return true;
   }

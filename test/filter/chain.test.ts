@@ -50,6 +50,7 @@ function harness(): Harness {
     delay: () => undefined,
     keepRequestBody: () => undefined,
     retry: () => false,
+    setFlag: () => undefined,
     state: new Map(),
     requestHeadersDone: () => void out.push('req-headers'),
     requestData: (d: Buffer, end: boolean) => void out.push(`req-data ${d.toString()}${end ? ' END' : ''}`),

@@ -113,6 +113,7 @@ export function foreignImports(vm: PluginVm): Record<string, Function> {
         const flag = args.toString();
         if (!flags.has(flag)) return WasmResult.BadArgument;
         filter.flag = flag;
+        s.setFlag(flag);
         return null;
       }
     }
