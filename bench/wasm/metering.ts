@@ -1,13 +1,14 @@
 // Cost of fuel metering: ns per call of small exported functions, original vs
-// instrumented, and instrumented with the fuel global written from JS before
-// every call (what the host does per callback). Also the cost of the rewrite
-// itself on a ~230 KB module.
+// instrumented, and instrumented with the budget set from JS before every
+// call (what the host does per callback), both ways: writing the fuel
+// global's .value, and calling the module's __wasmesh_set_fuel (what the host
+// does). Also the cost of the rewrite itself on a ~230 KB module.
 //
 //   node dist/bench/wasm/metering.js [--ms 1000]
 //
-// --ms is roughly the measuring time per row (all three variants); the whole
-// run stays under 10 s with the default.
-import { FUEL_EXPORT, instrumentModule, MAX_FUEL } from '../../runtime/wasm/binary';
+// --ms is roughly the measuring time per row (all four variants); the whole
+// run stays under 15 s with the default.
+import { FUEL_EXPORT, FUEL_SETTER_EXPORT, instrumentModule, MAX_FUEL } from '../../runtime/wasm/binary';
 import { EMPTY, f64, i32c, instantiate, ModuleBuilder, op, T, type Bytes, type WasmGlobal } from '../../test/support/wasm-builder';
 
 type Fn = (x: number) => number;
@@ -64,20 +65,24 @@ function bigModule(): Uint8Array {
   return m.build();
 }
 
-/** n calls of f(x), writing the fuel global before each when `set`; returns a sink. */
-type Loop = (f: Fn, g: WasmGlobal, x: number, n: number, budget: number) => number;
+/** How the budget is set before each call: not at all, fuel.value = budget, or setFuel(budget). */
+type SetBy = 'none' | 'value' | 'setter';
+
+/** n calls of f(x), setting the budget before each as `set` says; returns a sink. */
+type Loop = (f: Fn, g: WasmGlobal, setFuel: (budget: number) => void, x: number, n: number, budget: number) => number;
 
 // Each measured loop is compiled from source afresh, so every call site in it
 // sees a single target and V8's feedback is not shared (and polluted) across
 // functions and variants: the usual trick of JS micro-benchmark harnesses.
-function makeLoop(set: boolean): Loop {
-  const body = `let s = 0; for (let i = 0; i < n; i++) { ${set ? 'g.value = budget; ' : ''}s += f(x); } return s;`;
-  return new Function('f', 'g', 'x', 'n', 'budget', body) as Loop;
+function makeLoop(set: SetBy): Loop {
+  const before = set === 'value' ? 'g.value = budget; ' : set === 'setter' ? 'setFuel(budget); ' : '';
+  const body = `let s = 0; for (let i = 0; i < n; i++) { ${before}s += f(x); } return s;`;
+  return new Function('f', 'g', 'setFuel', 'x', 'n', 'budget', body) as Loop;
 }
 
 interface Variant {
   f: Fn;
-  set: boolean;
+  set: SetBy;
   /** Runs before each timed batch, untimed. */
   prepare?: () => void;
 }
@@ -89,13 +94,13 @@ let sink = 0;
  * wasm functions up to TurboFan), then 9 rounds that interleave the variants
  * so drift hits them alike; the median round of each is reported.
  */
-function measure(variants: Variant[], g: WasmGlobal, x: number, ms: number): number[] {
+function measure(variants: Variant[], g: WasmGlobal, setFuel: (budget: number) => void, x: number, ms: number): number[] {
   const ROUNDS = 9;
   const loops = variants.map((v) => makeLoop(v.set));
   const batch = (i: number, n: number): number => {
     variants[i].prepare?.();
     const t0 = process.hrtime.bigint();
-    sink += loops[i](variants[i].f, g, x, n, BUDGET);
+    sink += loops[i](variants[i].f, g, setFuel, x, n, BUDGET);
     return Number(process.hrtime.bigint() - t0);
   };
   let n = 64;
@@ -126,6 +131,7 @@ function main(): void {
   const a = instantiate(original);
   const b = instantiate(metered);
   const fuel = b[FUEL_EXPORT] as WasmGlobal;
+  const setFuel = b[FUEL_SETTER_EXPORT] as (budget: number) => void;
 
   // units: fuel checks executed per call (function entries + loop header passes).
   const cases: [label: string, name: string, x: number, units: number][] = [
@@ -134,37 +140,40 @@ function main(): void {
     ['fib(15), 1973 calls', 'fib', 15, 1973],
   ];
   console.log(`wasm metering, ${process.version}, median of 9 interleaved rounds after warm-up, ~${ms} ms per row\n`);
-  console.log('function                 checks   original    metered   metered + fuel set   per check   fuel write');
+  console.log('function                 checks   original    metered   + fuel.value =   + set_fuel()   per check   .value write   set_fuel()');
   for (const [label, name, x, units] of cases) {
     const fa = a[name] as Fn;
     const fb = b[name] as Fn;
     if (fa(x) !== fb(x)) throw new Error(`${name}: results differ`);
-    const [tOrig, tMeter, tSet] = measure(
+    const [tOrig, tMeter, tValue, tSetter] = measure(
       [
-        { f: fa, set: false },
-        { f: fb, set: false, prepare: () => (fuel.value = MAX_FUEL) }, // the checks only
-        { f: fb, set: true },
+        { f: fa, set: 'none' },
+        { f: fb, set: 'none', prepare: () => (fuel.value = MAX_FUEL) }, // the checks only
+        { f: fb, set: 'value' },
+        { f: fb, set: 'setter' },
       ],
       fuel,
+      setFuel,
       x,
       ms,
     );
     const perCheck = (tMeter - tOrig) / units;
     console.log(
-      `${label.padEnd(24)} ${String(units).padStart(6)} ${ns(tOrig).padStart(10)} ${ns(tMeter).padStart(10)} ${ns(tSet).padStart(20)} ${ns(perCheck).padStart(11)} ${ns(tSet - tMeter).padStart(12)}`,
+      `${label.padEnd(24)} ${String(units).padStart(6)} ${ns(tOrig).padStart(10)} ${ns(tMeter).padStart(10)} ${ns(tValue).padStart(16)} ${ns(tSetter).padStart(14)} ${ns(perCheck).padStart(11)} ${ns(tValue - tMeter).padStart(14)} ${ns(tSetter - tMeter).padStart(12)}`,
     );
   }
-  const [tNoopSet, tNoop] = measure(
+  const [tNoopValue, tNoopSetter, tNoop] = measure(
     [
-      { f: a.noop as Fn, set: true },
-      { f: a.noop as Fn, set: false },
+      { f: a.noop as Fn, set: 'value' },
+      { f: a.noop as Fn, set: 'setter' },
+      { f: a.noop as Fn, set: 'none' },
     ],
     fuel,
+    setFuel,
     1,
     ms / 2,
   );
-  const tWrite = tNoopSet - tNoop;
-  console.log(`\nfuel.value = n from JS alone (measured around the original noop): ${ns(tWrite)}`);
+  console.log(`\nsetting the budget from JS alone (measured around the original noop): fuel.value = n ${ns(tNoopValue - tNoop)}, ${FUEL_SETTER_EXPORT}(n) ${ns(tNoopSetter - tNoop)}`);
   if (sink === 0.5) console.log(sink); // keeps the calls observable
 
   const big = bigModule();

@@ -39,8 +39,8 @@ export class WasmHttpFilter implements HttpFilter {
   private replyHeaders: [string, string][] | null = null;
   private replyDetails = '';
   private replyFlag = '';
-  /** Flag chosen with wasmesh.set_flag for the next local reply. */
-  flag = '';
+  /** Flag chosen with wasmesh.set_flag for the next local reply; "" = none, null = the default LR. */
+  flag: string | null = null;
   private created = false;
 
   constructor(
@@ -61,7 +61,7 @@ export class WasmHttpFilter implements HttpFilter {
     this.stream = stream;
     this.bypass = false;
     this.created = false;
-    this.flag = '';
+    this.flag = null;
     if (fresh) this.reloaded = false;
     if (vm.dead) return;
     this.id = vm.newContextId();
@@ -184,7 +184,7 @@ export class WasmHttpFilter implements HttpFilter {
     this.replyBody = body;
     this.replyHeaders = headers;
     this.replyDetails = details;
-    this.replyFlag = this.flag || 'LR';
+    this.replyFlag = this.flag ?? 'LR';
     if (!this.inCall) this.flushReply();
   }
 
@@ -196,7 +196,7 @@ export class WasmHttpFilter implements HttpFilter {
     this.replyBody = null;
     this.replyHeaders = null;
     const flag = this.replyFlag;
-    this.flag = '';
+    this.flag = null;
     this.stream.sendLocalReply(status, body, headers !== null && headers.length > 0 ? headers : null, flag, this.replyDetails || `filter "${this.vm.spec.name}" replied ${status}`);
     return HeadersStatus.StopIteration;
   }

@@ -49,7 +49,7 @@ export function getProperty(vm: PluginVm, s: FilterStream | null, path: string):
       return undefined;
   }
   if (s === null) return undefined;
-  const own = s.state.get(path);
+  const own = s.state.get(p.length === 1 ? path : p.join('\0'));
   if (own !== undefined) return own;
   const info = s.info;
   switch (a) {
@@ -102,7 +102,7 @@ export function getProperty(vm: PluginVm, s: FilterStream | null, path: string):
       }
       return undefined;
     case 'source':
-      if (b === 'address') return `${info.sourceAddress}:${info.sourcePort}`;
+      if (b === 'address') return joinHostPort(info.sourceAddress, info.sourcePort);
       if (b === 'port') return BigInt(info.sourcePort);
       return undefined;
     case 'destination': {
@@ -122,6 +122,11 @@ export function getProperty(vm: PluginVm, s: FilterStream | null, path: string):
       return '';
   }
   return undefined;
+}
+
+/** "ip:port", with IPv6 in brackets as Envoy writes it. */
+function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function joined(values: string[]): string | undefined {

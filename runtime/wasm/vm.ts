@@ -9,7 +9,7 @@ import { GuestMemory } from './guest-memory';
 import { buildImports } from './host/imports';
 import type { PluginSpec } from './plugin';
 import type { WasmHttpFilter } from './http-filter';
-import { FUEL_EXPORT } from './binary/instrument';
+import { FUEL_EXPORT, FUEL_SETTER_EXPORT, GROW_FAILED_EXPORT } from './binary/instrument';
 
 type Fn = (...args: number[]) => number;
 
@@ -62,6 +62,12 @@ export class PluginVm {
   x!: GuestExports;
   private fuel: WebAssembly.Global | null = null;
   private fuelBudget: number | bigint = 0;
+  /** The instrumented module's __wasmesh_set_fuel: much cheaper per callback than fuel.value = budget. */
+  private setFuel: ((budget: number) => void) | null = null;
+  /** The instrumented module's __wasmesh_grow_failed: 1 if the guest's last memory.grow returned -1. Read only after a trap. */
+  private growFailed: WebAssembly.Global | null = null;
+  /** trapped() saw the grow flag set; the next arm() clears it. */
+  private growFlagSet = false;
   private nextContextId = 2;
   private nextCallId = 1;
   private readonly calls = new Map<number, PendingCall>();
@@ -79,6 +85,15 @@ export class PluginVm {
 
   /** Instantiates and configures the VM; throws WasmLoadError naming the filter. */
   start(): void {
+    this.startupLog = [];
+    try {
+      this.startNow();
+    } finally {
+      this.startupLog = null;
+    }
+  }
+
+  private startNow(): void {
     const name = this.spec.name;
     let instance: WebAssembly.Instance;
     try {
@@ -96,7 +111,11 @@ export class PluginVm {
     if (fuel instanceof WebAssembly.Global) {
       this.fuel = fuel;
       this.fuelBudget = typeof fuel.value === 'bigint' ? BigInt(this.spec.budget) : this.spec.budget;
+      const setFuel = (instance.exports as Record<string, unknown>)[FUEL_SETTER_EXPORT];
+      if (typeof setFuel === 'function' && typeof this.fuelBudget === 'number') this.setFuel = setFuel as (budget: number) => void;
     }
+    const growFailed = (instance.exports as Record<string, unknown>)[GROW_FAILED_EXPORT];
+    if (growFailed instanceof WebAssembly.Global) this.growFailed = growFailed;
     const init = x._initialize ?? x._start;
     if (init !== undefined && !this.run0(init)) throw this.loadError('the start function trapped', 'WASM_START_TRAP');
     if (x._initialize !== undefined && typeof x.main === 'function' && !this.run2(x.main, 0, 0)) throw this.loadError('main() trapped', 'WASM_START_TRAP');
@@ -123,8 +142,13 @@ export class PluginVm {
 
   private loadError(what: string, code: ConstructorParameters<typeof WasmLoadError>[1]): WasmLoadError {
     const why = this.failure !== null ? `: ${this.failure.message}` : '';
-    return new WasmLoadError(`filter "${this.spec.name}": ${what}${why}`, code);
+    // What the filter itself logged while starting is usually the real reason: carry it to the operator (and the control plane).
+    const said = this.startupLog !== null && this.startupLog.length > 0 ? `; the filter logged: ${this.startupLog.join(' | ')}` : '';
+    return new WasmLoadError(`filter "${this.spec.name}": ${what}${why}${said}`, code);
   }
+
+  /** Warnings and errors the guest logs during start(); null afterwards. */
+  startupLog: string[] | null = null;
 
   get dead(): boolean {
     return this.failure !== null;
@@ -137,7 +161,12 @@ export class PluginVm {
   // --- guarded calls into the guest (fixed arities: no rest arrays on the hot path) ---
 
   private arm(): void {
-    if (this.fuel !== null) this.fuel.value = this.fuelBudget;
+    if (this.setFuel !== null) this.setFuel(this.fuelBudget as number);
+    else if (this.fuel !== null) this.fuel.value = this.fuelBudget;
+    if (this.growFlagSet) {
+      this.growFailed!.value = 0;
+      this.growFlagSet = false;
+    }
   }
 
   invoke1(fn: Fn, a: number): number {
@@ -199,10 +228,12 @@ export class PluginVm {
   private trapped(e: unknown): number {
     const fuel = this.fuel?.value;
     const exhausted = fuel !== undefined && fuel < 0;
+    // Allocators trap right after a failed memory.grow; the flag says the guest's last one failed.
+    this.growFlagSet = this.growFailed !== null && this.growFailed.value === 1;
     const msg = (e as Error)?.message ?? String(e);
     let err: WasmTrapError;
     if (exhausted) err = new WasmTrapError(`filter "${this.spec.name}" exceeded its execution budget (${this.spec.budget} units)`, 'WASM_BUDGET_EXHAUSTED');
-    else if (/memory|out of bounds/i.test(msg) && /grow|alloc|memory/i.test(msg)) err = new WasmTrapError(`filter "${this.spec.name}" ran out of memory: ${msg}`, 'WASM_OUT_OF_MEMORY');
+    else if (this.growFlagSet) err = new WasmTrapError(`filter "${this.spec.name}" ran out of memory (cap ${this.spec.maxMemoryBytes} bytes): ${msg}`, 'WASM_OUT_OF_MEMORY');
     else err = new WasmTrapError(`filter "${this.spec.name}" trapped: ${msg}`, 'WASM_TRAP');
     this.failure = err;
     this.stopTimers();

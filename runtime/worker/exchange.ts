@@ -170,7 +170,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   }
   get destinationAddress(): string {
     const a = this.lis.config.address;
-    return `${a.host}:${a.port}`;
+    return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
   }
   get clusterName(): string {
     return this.cluster?.name ?? '';

@@ -121,7 +121,13 @@ export class Emulator {
       logLevel: LOG_LEVELS[opts.logLevel ?? 'trace']!,
     };
     const e = new Emulator(spec, opts.clusters ? new Set(opts.clusters) : null, { id: opts.node?.id ?? 'emulator', metadata: opts.node?.metadata ?? {} });
-    e.factory.start();
+    try {
+      e.factory.start();
+    } catch (err) {
+      // The filter's own log usually says why it refused: keep it with the error.
+      if (err instanceof Error) Object.assign(err, { logs: e.logs });
+      throw err;
+    }
     return e;
   }
 
@@ -150,6 +156,11 @@ export class Emulator {
     }
     this.clock = end;
     for (let i = this.timers.length - 1; i >= 0; i--) if (!this.timers[i]!.live) this.timers.splice(i, 1);
+  }
+
+  /** The virtual clock, in ms since the epoch. */
+  get now(): number {
+    return this.clock;
   }
 
   /** Runs one tick now (if the filter set a tick period). */

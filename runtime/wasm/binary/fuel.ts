@@ -11,10 +11,18 @@
 // conversion per call); an i32 is a plain small integer. 2^31 - 1 checks is far
 // more than any sane per-callback budget (each check is at least a few ns), and
 // the check itself is no cheaper in i64.
+//
+// The host sets the budget through the appended function FUEL_SETTER_EXPORT
+// rather than the global's .value: a call into wasm with an i32 argument is
+// several times cheaper than a WebAssembly.Global write from JS. It has no
+// fuel check of its own. The global stays exported: the host reads it after
+// a trap to tell exhaustion from a genuine trap.
 import { sleb32, uleb } from './leb';
 
 /** Name of the exported fuel global. */
 export const FUEL_EXPORT = '__wasmesh_fuel';
+/** Name of the exported fuel setter, (i32) -> (): sets the fuel global to its argument. */
+export const FUEL_SETTER_EXPORT = '__wasmesh_set_fuel';
 /** Its value type. */
 export const FUEL_TYPE = 'i32';
 /** The largest budget the host may set. */
@@ -56,4 +64,9 @@ export function fuelGlobalEntry(initial: number): Uint8Array {
   out.set(c, 3);
   out[3 + c.length] = 0x0b;
   return out;
+}
+
+/** The setter's body (no locals): local.get 0; global.set f; end. */
+export function fuelSetterBody(globalIndex: number): Uint8Array {
+  return Uint8Array.from([0x00, 0x20, 0x00, 0x24, ...uleb(globalIndex), 0x0b]);
 }

@@ -9,18 +9,39 @@
 import { malformed, Reader } from './reader';
 import { readHeapType, skipBlockType, skipValType } from './types';
 
-/** A growable list of int32 (loop header offsets), reused across bodies. */
-export class IntList {
-  data = new Int32Array(64);
+/** What goes in at an insertion point. */
+export const INSERT_FUEL = 0; // a fuel check: function entry, loop header
+export const INSERT_GROW32 = 1; // call $grow_hook, after memory.grow on a 32-bit memory
+export const INSERT_GROW64 = 2; // call $grow_hook64, after memory.grow on a 64-bit memory
+
+/** A growable list of insertion points (offset and kind, in code order), reused across bodies. */
+export class InsertList {
+  at = new Int32Array(64);
+  kind = new Uint8Array(64);
   length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Int32Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
+  push(at: number, kind: number): void {
+    if (this.length === this.at.length) {
+      const a = new Int32Array(this.at.length * 2);
+      a.set(this.at);
+      this.at = a;
+      const k = new Uint8Array(a.length);
+      k.set(this.kind);
+      this.kind = k;
     }
-    this.data[this.length++] = v;
+    this.kind[this.length] = kind;
+    this.at[this.length++] = at;
   }
+}
+
+/** The module facts the scan checks indices against, and where it records insertion points. */
+export interface ScanContext {
+  /** The module's own globals (imported + defined): global.get/set must stay below. */
+  globalCount: number;
+  /** The module's own functions (imported + defined): call, return_call and ref.func must stay below. */
+  funcCount: number;
+  /** Per memory index, imports first: true for a 64-bit memory (its memory.grow takes and returns i64). */
+  memory64: readonly boolean[];
+  points: InsertList;
 }
 
 // Immediate shapes.
@@ -47,6 +68,8 @@ const MEMARG_LANE = 19; // SIMD load/store lane
 const LANE = 20; // SIMD extract/replace lane
 const BYTES16 = 21; // v128.const, i8x16.shuffle
 const BYTE = 22; // atomic.fence's reserved byte
+const FUNC = 23; // call, return_call, ref.func: index is range-checked
+const GROW = 24; // memory.grow: memory index, then a hook call is inserted
 
 function table(size: number, entries: [from: number, to: number, kind: number][]): Uint8Array {
   const t = new Uint8Array(size); // INVALID by default
@@ -66,9 +89,9 @@ const ONE_BYTE = table(256, [
   [0x0c, 0x0d, U32], // br, br_if
   [0x0e, 0x0e, BR_TABLE],
   [0x0f, 0x0f, NONE], // return
-  [0x10, 0x10, U32], // call
+  [0x10, 0x10, FUNC], // call
   [0x11, 0x11, U32X2], // call_indirect
-  [0x12, 0x12, U32], // return_call
+  [0x12, 0x12, FUNC], // return_call
   [0x13, 0x13, U32X2], // return_call_indirect
   [0x14, 0x15, U32], // call_ref, return_call_ref
   [0x18, 0x18, U32], // delegate label
@@ -80,7 +103,8 @@ const ONE_BYTE = table(256, [
   [0x23, 0x24, GLOBAL],
   [0x25, 0x26, U32], // table.get/set
   [0x28, 0x3e, MEMARG], // loads, stores
-  [0x3f, 0x40, U32], // memory.size/grow memidx
+  [0x3f, 0x3f, U32], // memory.size memidx
+  [0x40, 0x40, GROW], // memory.grow memidx
   [0x41, 0x41, I32],
   [0x42, 0x42, I64],
   [0x43, 0x43, F32],
@@ -88,7 +112,7 @@ const ONE_BYTE = table(256, [
   [0x45, 0xc4, NONE], // numeric, incl. sign-extension 0xc0-0xc4
   [0xd0, 0xd0, REF_NULL],
   [0xd1, 0xd1, NONE], // ref.is_null
-  [0xd2, 0xd2, U32], // ref.func
+  [0xd2, 0xd2, FUNC], // ref.func
   [0xd4, 0xd4, NONE], // ref.as_non_null
   [0xd5, 0xd6, U32], // br_on_null, br_on_non_null
   [0xfc, 0xfc, PREFIX_FC],
@@ -140,12 +164,17 @@ function skipMemarg(r: Reader): void {
 
 /**
  * Decodes the instructions of one function body, r.pos (just past the locals)
- * to r.end, and pushes the offset just after each loop's block type: where a
- * fuel check goes. global.get/set must name one of the module's own globals
- * (index < globalCount): an index past them would, after instrumentation,
- * reach the fuel global and let the guest refill its own budget.
+ * to r.end, and records the insertion points: just after each loop's block
+ * type (a fuel check) and just after each memory.grow (a call to the grow
+ * hook). Indices that would, after instrumentation, reach what it appends are
+ * refused: global.get/set past the module's own globals (the fuel global: the
+ * guest could refill its own budget) and call/return_call/ref.func past its
+ * own functions (the fuel setter, the grow hooks).
  */
-export function scanInstructions(r: Reader, globalCount: number, loops: IntList, funcIndex: number): void {
+export function scanInstructions(r: Reader, cx: ScanContext, funcIndex: number): void {
+  const globalCount = cx.globalCount;
+  const funcCount = cx.funcCount;
+  const points = cx.points;
   const b = r.bytes;
   while (r.pos < r.end) {
     const at = r.pos;
@@ -164,6 +193,24 @@ export function scanInstructions(r: Reader, globalCount: number, loops: IntList,
         if (idx >= globalCount) malformed(`global index ${idx} out of range (the module has ${globalCount} globals) in function ${funcIndex}`, at);
         break;
       }
+      case FUNC: {
+        const p = r.pos;
+        let idx: number;
+        if (p < r.end && b[p] < 0x80) {
+          idx = b[p];
+          r.pos = p + 1;
+        } else {
+          idx = r.u32('function index');
+        }
+        if (idx >= funcCount) malformed(`function index ${idx} out of range (the module has ${funcCount} functions) in function ${funcIndex}`, at);
+        break;
+      }
+      case GROW: {
+        const mem = r.u32('memory index');
+        if (mem >= cx.memory64.length) malformed(`memory index ${mem} out of range (the module has ${cx.memory64.length} memories) in function ${funcIndex}`, at);
+        points.push(r.pos, cx.memory64[mem] ? INSERT_GROW64 : INSERT_GROW32);
+        break;
+      }
       case MEMARG:
         skipMemarg(r);
         break;
@@ -175,7 +222,7 @@ export function scanInstructions(r: Reader, globalCount: number, loops: IntList,
         break;
       case LOOP:
         skipBlockType(r);
-        loops.push(r.pos);
+        points.push(r.pos, INSERT_FUEL);
         break;
       case U32X2:
         r.skipLeb(5, 'index immediate');
@@ -264,11 +311,12 @@ function scanPrefixed(r: Reader, op: number, at: number, funcIndex: number): voi
 }
 
 /**
- * Skips a constant expression (global initialisers): the few instructions
- * allowed there (constants, ref.null/ref.func, global.get, extended-const
- * arithmetic) up to its `end`.
+ * Skips a constant expression (global, table and element initialisers): the
+ * few instructions allowed there (constants, ref.null/ref.func, global.get,
+ * extended-const arithmetic) up to its `end`. ref.func must name one of the
+ * module's own functions (index < funcCount): past them are the appended ones.
  */
-export function skipConstExpr(r: Reader, what: string): void {
+export function skipConstExpr(r: Reader, what: string, funcCount: number): void {
   for (;;) {
     const at = r.pos;
     const op = r.u8(what);
@@ -287,10 +335,14 @@ export function skipConstExpr(r: Reader, what: string): void {
       case 0x44:
         r.skip(8, 'f64 constant');
         break;
-      case 0x23: // global.get
-      case 0xd2: // ref.func
+      case 0x23: // global.get: the appended globals are mutable, which no constant expression may read
         r.u32('index immediate');
         break;
+      case 0xd2: {
+        const idx = r.u32('function index');
+        if (idx >= funcCount) malformed(`function index ${idx} out of range (the module has ${funcCount} functions) in ${what}`, at);
+        break;
+      }
       case 0xd0:
         readHeapType(r);
         break;

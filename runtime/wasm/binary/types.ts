@@ -168,19 +168,34 @@ function readSubType(r: Reader, out: (FuncType | null)[]): void {
   out.push(readCompType(r));
 }
 
-/** Every type index in order; non-function (GC struct/array) types are null. */
-export function readTypeSection(r: Reader): (FuncType | null)[] {
+/**
+ * Every type index in order; non-function (GC struct/array) types are null.
+ * `plain`, if given, gets per type index whether it is a plain `func` entry:
+ * not in a recursion group and not a declared subtype, so that an identical
+ * type appended by the instrumenter would be the same type.
+ */
+export function readTypeSection(r: Reader, plain?: boolean[]): (FuncType | null)[] {
   const count = r.u32('type count');
   const out: (FuncType | null)[] = [];
   for (let i = 0; i < count; i++) {
     if (r.pos < r.end && r.bytes[r.pos] === 0x4e) {
       r.pos++;
       const n = r.u32('recursion group size');
-      for (let j = 0; j < n; j++) readSubType(r, out);
+      for (let j = 0; j < n; j++) {
+        readSubType(r, out);
+        plain?.push(false);
+      }
     } else {
+      const isPlain = r.pos < r.end && r.bytes[r.pos] === 0x60;
       readSubType(r, out);
+      plain?.push(isPlain);
     }
   }
   r.expectEnd('type section');
   return out;
+}
+
+/** The encoding of a plain function type, as a type section entry. */
+export function funcTypeEntry(params: readonly number[], results: readonly number[]): Uint8Array {
+  return Uint8Array.from([0x60, params.length, ...params, results.length, ...results]);
 }

@@ -20,8 +20,10 @@ function verificationKey(alg: string, key: string): crypto.KeyObject | Buffer {
   if (alg === 'HS256') {
     let secret: Buffer = Buffer.from(key);
     if (key.startsWith('{')) {
-      const jwk = JSON.parse(key) as { k?: string };
-      if (typeof jwk.k === 'string') secret = Buffer.from(jwk.k, 'base64url');
+      // A JSON key must be an oct JWK: using some other key's JSON text as an HMAC secret would let a forged token pass.
+      const jwk = JSON.parse(key) as { kty?: string; k?: string };
+      if (typeof jwk.k !== 'string' || (jwk.kty !== undefined && jwk.kty !== 'oct')) throw new Error('HS256 needs an oct JWK with "k"');
+      secret = Buffer.from(jwk.k, 'base64url');
     }
     k = secret;
   } else {
@@ -111,9 +113,10 @@ export function foreignImports(vm: PluginVm): Record<string, Function> {
         return null;
       case 'wasmesh.set_flag': {
         const flag = args.toString();
-        if (!flags.has(flag)) return WasmResult.BadArgument;
+        // "" means "no flag": a redirect or direct response is not a failure.
+        if (flag !== '' && !flags.has(flag)) return WasmResult.BadArgument;
         filter.flag = flag;
-        s.setFlag(flag);
+        if (flag !== '') s.setFlag(flag);
         return null;
       }
     }

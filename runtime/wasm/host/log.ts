@@ -13,7 +13,10 @@ export function logImports(vm: PluginVm, withLogLevel: boolean): Record<string, 
   const fns: Record<string, Function> = {
     proxy_log(level: number, ptr: number, len: number): number {
       if (!mem.inBounds(ptr, len)) return WasmResult.InvalidMemoryAccess;
-      if (level >= vm.spec.logLevel) vm.env.log(level, vm.spec.name, mem.string(ptr, len));
+      if (level < vm.spec.logLevel && (vm.startupLog === null || level < 3)) return WasmResult.Ok;
+      const msg = mem.string(ptr, len);
+      if (vm.startupLog !== null && level >= 3 && vm.startupLog.length < 5) vm.startupLog.push(msg);
+      if (level >= vm.spec.logLevel) vm.env.log(level, vm.spec.name, msg);
       return WasmResult.Ok;
     },
     proxy_get_current_time_nanoseconds(retPtr: number): number {

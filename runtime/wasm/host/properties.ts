@@ -1,7 +1,7 @@
 // proxy_get_property / proxy_set_property. set_property writes filter state
 // that later filters of the same stream read back under the same path.
 import { WasmResult } from '../abi';
-import { encodeProperty, getProperty } from '../properties';
+import { encodeProperty, getProperty, splitPath } from '../properties';
 import type { PluginVm } from '../vm';
 
 export function propertyImports(vm: PluginVm): Record<string, Function> {
@@ -18,7 +18,8 @@ export function propertyImports(vm: PluginVm): Record<string, Function> {
       if (!mem.inBounds(pPtr, pLen) || !mem.inBounds(vPtr, vLen)) return WasmResult.InvalidMemoryAccess;
       const f = vm.effective;
       if (f === null) return WasmResult.NotFound;
-      f.stream.state.set(mem.string(pPtr, pLen), mem.copy(vPtr, vLen));
+      // Stored under the NUL-joined form, so "a.b" and "a\0b" name the same property.
+      f.stream.state.set(splitPath(mem.string(pPtr, pLen)).join('\0'), mem.copy(vPtr, vLen));
       return WasmResult.Ok;
     },
   };

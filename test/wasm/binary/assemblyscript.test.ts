@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { FUEL_EXPORT, inspectModule, instrumentModule, isFuelExhausted } from '../../../runtime/wasm/binary';
+import { FUEL_EXPORT, FUEL_SETTER_EXPORT, GROW_FAILED_EXPORT, inspectModule, instrumentModule, isFuelExhausted } from '../../../runtime/wasm/binary';
 import { instantiate, wasm, type WasmGlobal } from '../../support/wasm-builder';
 
 const SOURCE = `
@@ -96,7 +96,36 @@ test('the AssemblyScript memory is capped: growing past the limit returns -1', (
   assert.deepEqual(inspectModule(out).memories.map((m) => m.max), [8]);
   const x = instantiate(out, imports());
   (x[FUEL_EXPORT] as WasmGlobal).value = 1000;
+  const flag = x[GROW_FAILED_EXPORT] as WasmGlobal;
   const initial = info.memories[0].min;
   assert.equal((x.grow as Fn)(8 - initial), initial);
+  assert.equal(flag.value, 0);
   assert.equal((x.grow as Fn)(1), -1);
+  assert.equal(flag.value, 1);
+});
+
+test('an allocation past the cap traps with the grow flag set, though memory is not at the cap', () => {
+  // The stub allocator asks memory.grow for double the memory, failing that for what it needs, failing that traps.
+  const x = instantiate(instrumentModule(original, { maxMemoryPages: 50 }), imports());
+  const setFuel = x[FUEL_SETTER_EXPORT] as Fn;
+  const flag = x[GROW_FAILED_EXPORT] as WasmGlobal;
+  const pages = (): number => (x.memory as { buffer: ArrayBuffer }).buffer.byteLength / 65536;
+  // Each sieve(1e6) allocates ~16 pages, never freed: 1 -> 16 -> 32 -> ~46 pages.
+  for (let i = 0; i < 3; i++) {
+    setFuel(50_000_000);
+    assert.equal((x.sieve as Fn)(1_000_000), 78498);
+  }
+  const at = pages();
+  assert.ok(at > 40 && at < 50, `${at} pages`);
+  assert.equal(flag.value, 0, 'the third grew by what it needed after doubling (to 64) failed: recovered, so clear');
+  setFuel(50_000_000);
+  assert.throws(() => (x.sieve as Fn)(1_000_000), wasm.RuntimeError);
+  assert.equal(flag.value, 1, 'both grows failed, then the allocator trapped');
+  assert.equal(pages(), at, `${50 - at} pages short of the cap: the size alone does not show it`);
+  // A genuine trap or an exhausted budget leaves it alone.
+  const y = instantiate(instrumentModule(original, { maxMemoryPages: 64 }), imports());
+  (y[FUEL_SETTER_EXPORT] as Fn)(1000);
+  assert.throws(() => (y.spin as Fn)(), wasm.RuntimeError);
+  assert.ok(isFuelExhausted((y[FUEL_EXPORT] as WasmGlobal).value));
+  assert.equal((y[GROW_FAILED_EXPORT] as WasmGlobal).value, 0);
 });

@@ -157,10 +157,12 @@ function richModule(): Uint8Array {
       ...fd(0x0c, ...new Array(16).fill(7)), ...fd(0x1b, 2),
       op.f64_const, ...f64(2.5), op.i32_trunc_f64_s, op.i32_add,
       ...i32c(4), op.i32_load, 2, 0, op.i32_add,
+      op.local_get, 0, op.memory_grow, 0, op.i32_add, // gets a hook call
     ],
     { export: 'run' },
   );
   m.func([T.i32], [T.i32], [...i32c(7), op.local_get, 0, op.br_table, 2, 0, 0, 0], { export: 'bt' });
+  m.elem(0, [1, 2]); // function indices: range-checked against the appended functions
   return m.build();
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { WasmLoadError } from '../../../runtime/core/errors';
-import { FUEL_EXPORT, instrumentModule, isFuelExhausted, MAX_FUEL } from '../../../runtime/wasm/binary';
+import { FUEL_EXPORT, FUEL_SETTER_EXPORT, GROW_FAILED_EXPORT, instrumentModule, isFuelExhausted, MAX_FUEL } from '../../../runtime/wasm/binary';
 import { EMPTY, i32c, instantiate, ModuleBuilder, op, T, wasm, type WasmGlobal } from '../../support/wasm-builder';
 
 type Fn = (...args: number[]) => unknown;
@@ -152,7 +152,39 @@ test('options are checked', () => {
   assert.throws(() => instrumentModule(bytes, { maxMemoryPages: 1, initialFuel: MAX_FUEL + 1 }), RangeError);
 });
 
-test('sections other than import, memory, global, export and code are copied byte for byte, in order', () => {
+test('the fuel setter sets the budget, and is itself unmetered', () => {
+  const m = meter(basicModule());
+  const set = m.x[FUEL_SETTER_EXPORT] as Fn;
+  assert.equal(set(1000), undefined);
+  assert.equal(m.fuel.value, 1000, 'no check was charged for the setter call');
+  assert.deepEqual(run(m, 1000, 'sum', 10), { result: 55, fuel: 1000 - 12 });
+  // With the budget spent, or exhausted by a trap, the setter still runs (a metered function would trap at entry).
+  m.fuel.value = 0;
+  set(0);
+  assert.equal(m.fuel.value, 0);
+  assert.ok(run(m, 100, 'spin').trap !== undefined);
+  assert.equal(m.fuel.value, -1);
+  set(12);
+  assert.equal(m.fuel.value, 12);
+  assert.equal((m.x.sum as Fn)(10), 55);
+  assert.equal(m.fuel.value, 0);
+  set(MAX_FUEL);
+  assert.equal(m.fuel.value, MAX_FUEL);
+});
+
+test('the grow hook is unmetered too: a grow costs only the checks of the function it is in', () => {
+  const b = new ModuleBuilder();
+  b.memory(1, 2);
+  b.func([T.i32], [T.i32], [op.local_get, 0, op.memory_grow, 0, op.local_get, 0, op.memory_grow, 0, op.i32_add], { export: 'grow2' });
+  const x = instantiate(instrumentModule(b.build(), { maxMemoryPages: 2 }));
+  const fuel = x[FUEL_EXPORT] as WasmGlobal;
+  (x[FUEL_SETTER_EXPORT] as Fn)(1);
+  assert.equal((x.grow2 as Fn)(1), 1 + -1);
+  assert.equal(fuel.value, 0, 'one check, at entry');
+  assert.equal((x[GROW_FAILED_EXPORT] as WasmGlobal).value, 1);
+});
+
+test('sections other than type, import, function, memory, global, export and code are copied byte for byte, in order', () => {
   const m = new ModuleBuilder();
   m.custom('first', [1, 2, 3], 'start');
   m.table(2);
