@@ -21,6 +21,7 @@ export interface ChainSink {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_FILTER: HttpFilter = {};
 
 /** One direction's iteration state. */
 class Side {
@@ -40,17 +41,24 @@ class Side {
   reset(n: number, start: number): void {
     this.next = start;
     this.headersDone = false;
-    this.held.length = 0;
+    if (this.held.length > 0) this.held.length = 0;
     this.heldEnd = false;
     this.headersEnd = false;
-    this.kept.length = n;
-    this.kept.fill(null);
+    // Resizing an array is a runtime call: grow once, then only clear what was used.
+    const kept = this.kept;
+    while (kept.length < n) kept.push(null);
+    if (this.anyKept) kept.fill(null);
+    this.anyKept = false;
     this.endAt = -1;
   }
+  /** Some filter kept body since the last reset. */
+  anyKept = false;
 }
 
 export class FilterChain {
   private readonly filters: HttpFilter[] = [];
+  /** Filters of the current stream (the array may be longer). */
+  private count = 0;
   private factories: readonly HttpFilterFactory[] = [];
   private stream: FilterStream | null = null;
   private sink: ChainSink | null = null;
@@ -65,16 +73,22 @@ export class FilterChain {
     const n = factories.length;
     this.req.reset(n, 0);
     this.res.reset(n, n - 1);
-    for (let i = 0; i < n; i++) this.filters.push(factories[i]!.create(stream));
+    const fs = this.filters;
+    for (let i = 0; i < n; i++) {
+      const f = factories[i]!.create(stream);
+      if (i < fs.length) fs[i] = f;
+      else fs.push(f);
+    }
+    this.count = n;
   }
 
   get length(): number {
-    return this.filters.length;
+    return this.count;
   }
 
   /** The response side starts over (a retried attempt's response is coming). */
   resetResponse(): void {
-    this.res.reset(this.filters.length, this.filters.length - 1);
+    this.res.reset(this.count, this.count - 1);
   }
 
   // === request ===
@@ -89,7 +103,7 @@ export class FilterChain {
     const fs = this.filters;
     const side = this.req;
     const sink = this.sink!;
-    while (side.next < fs.length) {
+    while (side.next < this.count) {
       const i = side.next++;
       const f = fs[i]!;
       if (f.onRequestHeaders === undefined) continue;
@@ -160,7 +174,7 @@ export class FilterChain {
       side.heldEnd = endOfStream;
       return;
     }
-    this.runBody(side, true, chunk, endOfStream, this.filters.length - 1);
+    this.runBody(side, true, chunk, endOfStream, this.count - 1);
   }
 
   continueResponse(): void {
@@ -179,7 +193,7 @@ export class FilterChain {
     const data = held.length === 1 ? held[0]! : Buffer.concat(held);
     held.length = 0;
     const end = side.heldEnd;
-    this.runBody(side, response, data, end, response ? this.filters.length - 1 : 0);
+    this.runBody(side, response, data, end, response ? this.count - 1 : 0);
   }
 
   /** Runs `data` through the body callbacks from filter `from` on, then hands it to the sink. */
@@ -187,7 +201,7 @@ export class FilterChain {
     const fs = this.filters;
     const sink = this.sink!;
     const step = response ? -1 : 1;
-    for (let i = from; i >= 0 && i < fs.length; i += step) {
+    for (let i = from; i >= 0 && i < this.count; i += step) {
       const f = fs[i]!;
       const cb = response ? f.onResponseBody : f.onRequestBody;
       if (cb === undefined) continue;
@@ -214,6 +228,7 @@ export class FilterChain {
         if (data.length > limit) return sink.bodyOverflow(response, this.factories[i]!.name, limit);
         // The chunk may be a lent buffer (upstream reads): keep a copy.
         side.kept[i] = data.length === 0 ? null : Buffer.from(data);
+        side.anyKept = true;
       }
       if (end) side.endAt = i;
       return;
@@ -224,11 +239,10 @@ export class FilterChain {
 
   /** A filter continued a stopped body: what it kept travels on from the next filter. */
   private resumeBody(side: Side, response: boolean): void {
-    const fs = this.filters;
     const step = response ? -1 : 1;
     let at = side.endAt;
     if (at < 0) {
-      for (let i = response ? fs.length - 1 : 0; i >= 0 && i < fs.length; i += step) {
+      for (let i = response ? this.count - 1 : 0; i >= 0 && i < this.count; i += step) {
         if (side.kept[i] !== null && side.kept[i] !== undefined) {
           at = i;
           break;
@@ -247,7 +261,7 @@ export class FilterChain {
   /** onLog then onDestroy on every filter; the chain is then empty and reusable. */
   finish(): void {
     const fs = this.filters;
-    for (let i = 0; i < fs.length; i++) {
+    for (let i = 0; i < this.count; i++) {
       const f = fs[i]!;
       try {
         f.onLog?.();
@@ -256,7 +270,9 @@ export class FilterChain {
         log('warn', `filter "${this.factories[i]?.name}" threw in onLog/onDestroy: ${(e as Error).message}`);
       }
     }
-    fs.length = 0;
+    // Keep the array's size (resizing is a runtime call); drop the references.
+    for (let i = 0; i < this.count; i++) fs[i] = NO_FILTER;
+    this.count = 0;
     this.stream = null;
     this.sink = null;
   }

@@ -12,10 +12,34 @@ export interface PairSource {
   value(i: number): string;
 }
 
+/** UTF-8 length; header names and values are almost always ASCII, where it is the string length. */
+function byteLength(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return Buffer.byteLength(s);
+  return s.length;
+}
+
 /** Serialized size of a pair source. */
 export function pairsSize(src: PairSource): number {
   let n = 4;
-  for (let i = 0; i < src.count; i++) n += 10 + Buffer.byteLength(src.name(i)) + Buffer.byteLength(src.value(i));
+  for (let i = 0; i < src.count; i++) n += 10 + byteLength(src.name(i)) + byteLength(src.value(i));
+  return n;
+}
+
+function putU32(b: Buffer, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
+}
+
+/** Writes `s` at `at` and returns its byte length; ASCII is copied in JS (cheaper than a native call for short strings). */
+function putString(b: Buffer, at: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127) return b.write(s, at, 'utf8');
+    b[at + i] = c;
+  }
   return n;
 }
 
@@ -25,18 +49,18 @@ export function writePairs(mem: GuestMemory, src: PairSource, size: number): num
   if (p === 0) return 0;
   const b = mem.view();
   const n = src.count;
-  b.writeUInt32LE(n, p);
+  putU32(b, p, n);
   let lens = p + 4;
   let data = p + 4 + n * 8;
   for (let i = 0; i < n; i++) {
-    const kl = b.write(src.name(i), data, 'utf8');
+    const kl = putString(b, data, src.name(i));
     data += kl;
     b[data++] = 0;
-    const vl = b.write(src.value(i), data, 'utf8');
+    const vl = putString(b, data, src.value(i));
     data += vl;
     b[data++] = 0;
-    b.writeUInt32LE(kl, lens);
-    b.writeUInt32LE(vl, lens + 4);
+    putU32(b, lens, kl);
+    putU32(b, lens + 4, vl);
     lens += 8;
   }
   return p;

@@ -107,6 +107,9 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   /** Absolute deadline (performance.now ms) of the whole request across attempts; 0 = none yet. */
   private deadlineAt = 0;
   private lastWriteOk = true;
+  /** Response body bytes from the upstream, and whether end_of_stream already went to the filters. */
+  private respReceived = 0;
+  private respEndSent = false;
   private cluster: WorkerCluster | null = null;
   private endpoint = -1;
   private conn: UpstreamRequestSink | null = null;
@@ -573,7 +576,11 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     if (this.phase === Phase.Done || this.res === null) return true;
     if (this.filtered) {
       this.lastWriteOk = true;
-      this.chain!.responseData(chunk, false);
+      // A content-length body's last chunk carries end_of_stream, which saves every filter a separate empty callback.
+      this.respReceived += chunk.length;
+      const last = this.respLength >= 0 && this.respReceived >= this.respLength;
+      this.respEndSent = last;
+      this.chain!.responseData(chunk, last);
       return this.lastWriteOk;
     }
     return this.writeBody(chunk);
@@ -640,7 +647,10 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.cluster!.requestEnded(this.endpoint, this.status);
     this.settleUpstream();
     if (this.phase === Phase.Done) return this.maybeFinish();
-    if (this.filtered) return this.chain!.responseData(EMPTY, true);
+    if (this.filtered) {
+      if (!this.respEndSent) this.chain!.responseData(EMPTY, true);
+      return;
+    }
     if (this.respLength < 0) {
       this.res!.cork(this.endChunkedB);
       this.downstreamFinished();
@@ -814,6 +824,8 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     }
     this.status = 0;
     this.respLength = -1;
+    this.respReceived = 0;
+    this.respEndSent = false;
     this.headPending = false;
     this.tUpstreamEnd = 0;
     this.phase = Phase.RetryWait;
@@ -947,6 +959,8 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.keptBytes = 0;
     this.keepMax = 0;
     this.deadlineAt = 0;
+    this.respReceived = 0;
+    this.respEndSent = false;
     this.cluster = null;
     this.endpoint = -1;
     this.conn = null;
