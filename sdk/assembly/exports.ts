@@ -68,19 +68,23 @@ export function proxy_on_configure(rootContextId: u32, pluginConfigSize: u32): b
   const root = ensureRoot(rootContextId);
   const config = readBufferString(BufferType.PluginConfiguration, pluginConfigSize);
   root.configuration = config;
-  return root.onConfigure(config);
+  const ok = root.onConfigure(config);
+  collectNow(); // parsing a config leaves garbage behind; start serving with a clean heap
+  return ok;
 }
 
 export function proxy_on_tick(rootContextId: u32): void {
   enterCallback(rootContextId);
   const root = findRoot(rootContextId);
   if (root !== null) root.onTick();
+  collectIfGrown();
 }
 
 export function proxy_on_queue_ready(rootContextId: u32, queueId: u32): void {
   enterCallback(rootContextId);
   const root = findRoot(rootContextId);
   if (root !== null) root.onQueueReady(queueId);
+  collectIfGrown();
 }
 
 export function proxy_on_foreign_function(rootContextId: u32, functionId: u32, argsSize: u32): void {
@@ -116,6 +120,35 @@ export function proxy_on_delete(contextId: u32): void {
     if (root !== null) root.onDelete();
   }
   forgetContext(contextId);
+  streamEnded();
+}
+
+// ---- garbage collection
+//
+// Filters build with AssemblyScript's minimal runtime: its collector runs only
+// when asked and does not scan the stack, so the SDK asks at the end of
+// top-level callbacks, when nothing the guest still needs lives only in
+// locals. It collects after every 64 finished streams, and after any callback
+// that had to grow memory (so a burst of garbage is reclaimed at once). This
+// costs far less per request than the incremental collector, which does work
+// on every allocation; garbage made inside one callback is reclaimed after it.
+
+let streamsSinceCollect: i32 = 0;
+let pagesAtCollect: i32 = 0;
+
+function collectIfGrown(): void {
+  if (memory.size() > pagesAtCollect) collectNow();
+}
+
+function collectNow(): void {
+  __collect();
+  streamsSinceCollect = 0;
+  pagesAtCollect = memory.size();
+}
+
+function streamEnded(): void {
+  if (++streamsSinceCollect >= 64) collectNow();
+  else collectIfGrown();
 }
 
 // ---- HTTP streams
@@ -123,7 +156,9 @@ export function proxy_on_delete(contextId: u32): void {
 export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfStream: u32): u32 {
   enterCallback(contextId);
   const ctx = findStream(contextId);
-  return ctx !== null ? <u32>ctx.onRequestHeaders(numHeaders, endOfStream != 0) : 0;
+  const action = ctx !== null ? <u32>ctx.onRequestHeaders(numHeaders, endOfStream != 0) : 0;
+  collectIfGrown();
+  return action;
 }
 
 export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream: u32): u32 {
@@ -133,6 +168,7 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
   setSizeHint(BufferType.HttpRequestBody, contextId, bodySize);
   const action = ctx.onRequestBody(<usize>bodySize, endOfStream != 0);
   clearSizeHint();
+  collectIfGrown();
   return <u32>action;
 }
 
@@ -145,7 +181,9 @@ export function proxy_on_request_trailers(contextId: u32, numTrailers: u32): u32
 export function proxy_on_response_headers(contextId: u32, numHeaders: u32, endOfStream: u32): u32 {
   enterCallback(contextId);
   const ctx = findStream(contextId);
-  return ctx !== null ? <u32>ctx.onResponseHeaders(numHeaders, endOfStream != 0) : 0;
+  const action = ctx !== null ? <u32>ctx.onResponseHeaders(numHeaders, endOfStream != 0) : 0;
+  collectIfGrown();
+  return action;
 }
 
 export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStream: u32): u32 {
@@ -155,6 +193,7 @@ export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStrea
   setSizeHint(BufferType.HttpResponseBody, contextId, bodySize);
   const action = ctx.onResponseBody(<usize>bodySize, endOfStream != 0);
   clearSizeHint();
+  collectIfGrown();
   return <u32>action;
 }
 
@@ -177,6 +216,7 @@ export function proxy_on_http_call_response(
   }
   if (isLiveContext(handler.contextId)) activate(handler.contextId);
   deliverHttpCallResponse(handler, numHeaders, bodySize);
+  collectIfGrown();
 }
 
 // ---- L4 (network) filters: not supported by this SDK. The callbacks exist

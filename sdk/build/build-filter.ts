@@ -39,7 +39,7 @@ export interface FilterManifest {
   abiVersion: string;
   sdkVersion: string;
   compiler: string;
-  runtime: 'incremental';
+  runtime: 'minimal';
   optimized: boolean;
 }
 
@@ -69,10 +69,11 @@ export class FilterBuildError extends WasmeshError {
 /**
  * Compiler flags shared by every build (entries and output come first).
  *
- * - `--runtime incremental`: TLSF allocator + incremental GC. Filters run for
- *   the life of the proxy and allocate per request, so memory must be
- *   reclaimed (the `stub` runtime never frees); `minimal` needs the host to
- *   call `__collect`, which proxy-wasm hosts do not.
+ * - `--runtime minimal`: TLSF allocator + a mark-and-sweep collector that
+ *   runs only when asked. The SDK asks at the end of top-level callbacks
+ *   (sdk/assembly/exports.ts). The incremental runtime's per-allocation GC
+ *   work cost 2x the filter's own time per request (fault 6.7 -> 4.0 µs,
+ *   authz 13.7 -> 7.3 µs per stream in the host emulator).
  * - `--exportStart _initialize`: top-level code (`registerRoot`) runs when the
  *   host calls `_initialize`, the proxy-wasm reactor convention, not as a Wasm
  *   start function that would run before the host can answer `proxy_log`.
@@ -82,7 +83,7 @@ export class FilterBuildError extends WasmeshError {
  */
 export function ascArgs(opts: { optimize: boolean; noAssert: boolean; sdkPathRoot: string }): string[] {
   const args = [
-    '--runtime', 'incremental',
+    '--runtime', 'minimal',
     '--exportStart', '_initialize',
     '--use', 'abort=__wasmesh_abort',
     '--use', 'trace=__wasmesh_trace',
@@ -217,7 +218,7 @@ export async function buildFilter(opts: BuildOptions): Promise<BuildResult> {
       abiVersion: ABI_VERSION,
       sdkVersion: SDK_VERSION,
       compiler: `assemblyscript ${ascVersion()}`,
-      runtime: 'incremental',
+      runtime: 'minimal',
       optimized: optimize,
     };
     fs.mkdirSync(outDir, { recursive: true });

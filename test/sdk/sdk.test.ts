@@ -160,7 +160,7 @@ test('wasmesh filter new + build: the scaffold builds, with a manifest, and its 
     abiVersion: '0.2.1',
     sdkVersion: pkgVersion,
     compiler: 'assemblyscript 0.28.20',
-    runtime: 'incremental',
+    runtime: 'minimal',
     optimized: true,
   });
   // the generated test drives the built filter through wasmesh/sdk/testing
