@@ -54,8 +54,8 @@ export function rawModule(kind: Op, calls: number): Uint8Array {
 }
 
 const ROOT = path.join(__dirname, '../../..');
-const STREAMS = 2000;
-const CALLS = 200;
+const STREAMS = 1000;
+const CALLS = 1000;
 const ROUNDS = 9;
 
 async function timePerStream(wasm: string | Uint8Array, op: string, calls: number): Promise<number> {

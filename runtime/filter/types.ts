@@ -29,6 +29,8 @@ export interface HeaderMap {
   nameAt(i: number): string;
   valueAt(i: number): string;
   get(name: string): string | undefined;
+  /** get() for a name already lower-case (skips lower-casing it again). */
+  getLower(name: string): string | undefined;
   getAll(name: string): string[];
   has(name: string): boolean;
   set(name: string, value: string): void;

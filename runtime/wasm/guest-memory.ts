@@ -76,6 +76,31 @@ export class GuestMemory {
   }
   private readonly tokens: (string | undefined)[] = new Array(TOKEN_CACHE);
 
+  /** An ASCII string the guest passes again and again (a property path), cached like lowerToken but case-kept. */
+  cachedAscii(ptr: number, len: number): string {
+    const b = this.view();
+    if (len > 64) return b.utf8Slice(ptr, ptr + len);
+    let h = len ^ 0x5bd1e995;
+    for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + b[ptr + i]!) | 0;
+    const slot = (h >>> 0) & (TOKEN_CACHE - 1);
+    const hit = this.paths[slot];
+    if (hit !== undefined && hit.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (b[ptr + i] !== hit.charCodeAt(i)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit;
+    }
+    const t = b.utf8Slice(ptr, ptr + len);
+    // Only pure-ASCII strings are comparable byte for byte with their UTF-16 form.
+    if (t.length === len) this.paths[slot] = t;
+    return t;
+  }
+  private readonly paths: (string | undefined)[] = new Array(TOKEN_CACHE);
+
   /** A copy of guest bytes (the guest may reuse its memory after the call). */
   copy(ptr: number, len: number): Buffer {
     return Buffer.from(this.view().subarray(ptr, ptr + len));

@@ -20,13 +20,19 @@ function hostPort(addr: string): [string, number] {
   return i < 0 ? [addr, 0] : [addr.slice(0, i), Number(addr.slice(i + 1)) || 0];
 }
 
-/** Filters read the same few paths on every request: keep them split. */
-const splitCache = new Map<string, string[]>();
+/** Filters read the same few paths on every request: keep them split, with their filter-state key. */
+interface ParsedPath {
+  parts: string[];
+  /** The NUL-joined form, under which set_property stores filter state. */
+  key: string;
+}
+const splitCache = new Map<string, ParsedPath>();
 
-function cachedSplit(path: string): string[] {
+function parsePath(path: string): ParsedPath {
   let p = splitCache.get(path);
   if (p === undefined) {
-    p = splitPath(path);
+    const parts = splitPath(path);
+    p = { parts, key: parts.join('\0') };
     if (splitCache.size >= 512) splitCache.clear();
     splitCache.set(path, p);
   }
@@ -34,8 +40,11 @@ function cachedSplit(path: string): string[] {
 }
 
 export function getProperty(vm: PluginVm, s: FilterStream | null, path: string): PropertyValue | undefined {
-  const p = cachedSplit(path);
-  const [a, b, c] = p;
+  const parsed = parsePath(path);
+  const p = parsed.parts;
+  const a = p[0];
+  const b = p[1];
+  const c = p[2];
   switch (a) {
     case 'plugin_name':
       return vm.spec.name;
@@ -49,8 +58,10 @@ export function getProperty(vm: PluginVm, s: FilterStream | null, path: string):
       return undefined;
   }
   if (s === null) return undefined;
-  const own = s.state.get(p.length === 1 ? path : p.join('\0'));
-  if (own !== undefined) return own;
+  if (s.state.size > 0) {
+    const own = s.state.get(parsed.key);
+    if (own !== undefined) return own;
+  }
   const info = s.info;
   switch (a) {
     case 'request':

@@ -114,7 +114,7 @@ export function headerImports(vm: PluginVm): Record<string, Function> {
     if (type === MapType.RequestHeaders) {
       switch (name) {
         case ':authority':
-          return s.requestHeaders.get('host');
+          return s.requestHeaders.getLower('host');
         case ':path':
           return s.path;
         case ':method':
@@ -122,10 +122,11 @@ export function headerImports(vm: PluginVm): Record<string, Function> {
         case ':scheme':
           return s.scheme;
       }
-      return s.requestHeaders.get(name);
+      // Names reach here lower-cased already (GuestMemory.lowerToken).
+      return s.requestHeaders.getLower(name);
     }
     if (name === ':status') return String(s.responseStatus);
-    return s.responseHeaders?.get(name);
+    return s.responseHeaders?.getLower(name);
   }
 
   /** Writes one header; pseudo-headers change the stream itself. */

@@ -9,7 +9,7 @@ export function propertyImports(vm: PluginVm): Record<string, Function> {
   return {
     proxy_get_property(pPtr: number, pLen: number, retPtr: number, retSize: number): number {
       if (!mem.inBounds(pPtr, pLen)) return WasmResult.InvalidMemoryAccess;
-      const v = getProperty(vm, vm.effective?.stream ?? null, mem.string(pPtr, pLen));
+      const v = getProperty(vm, vm.effective?.stream ?? null, mem.cachedAscii(pPtr, pLen));
       if (v === undefined) return WasmResult.NotFound;
       const ok = typeof v === 'string' ? mem.giveString(v, retPtr, retSize) : mem.give(encodeProperty(v), retPtr, retSize);
       return ok ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
