@@ -7,7 +7,7 @@ const USAGE = `usage: wasmesh <command> [options]
 commands:
   proxy -c FILE [--workers N] [--no-supervisor]
                       run the proxy (gateway or sidecar) from a YAML config
-  validate -c FILE    check a proxy config and list every error
+  validate -c FILE    check a proxy config and list every error (filters are compiled and configured too)
   filter new|build|test
                       create, compile and test a proxy-wasm filter
   demo                run the loopback demo (what \`npm start\` does)
@@ -72,11 +72,20 @@ async function validate(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const { loadProxyConfigFile } = await import('../config/load');
+  let config;
   try {
-    loadProxyConfigFile(file);
-    process.stdout.write(`${file}: ok\n`);
+    config = loadProxyConfigFile(file);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(1);
   }
+  // The filters are compiled and configured as the proxy would, so a filter that refuses its config fails here too.
+  const { checkFilters } = await import('../main/filter-check');
+  const problems = await checkFilters(config);
+  if (problems.length > 0) {
+    process.stderr.write(`${file}: ${problems.length} filter${problems.length === 1 ? '' : 's'} cannot load:\n  ${problems.join('\n  ')}\n`);
+    process.exit(1);
+  }
+  const n = config.listeners.reduce((a, l) => a + l.filters.length, 0);
+  process.stdout.write(`${file}: ok${n > 0 ? ` (${n} filter${n === 1 ? '' : 's'} compiled and configured)` : ''}\n`);
 }

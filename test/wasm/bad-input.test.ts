@@ -92,6 +92,25 @@ describe('bad filter modules and configs', () => {
     assert.match(refusedAtStart(`{ name: picky, module: ${misbehave}, rootId: misbehave, config: "{not json" }`), /filter "picky": proxy_on_configure returned false/);
   });
 
+  it('wasmesh validate compiles and configures filters offline, and names the one that fails', () => {
+    const file = path.join(tmpDir(), 'proxy.yaml');
+    const nomarker = write('validate-nomarker.wasm', module({}));
+    fs.writeFileSync(
+      file,
+      config(`{ name: good, module: ${misbehave}, rootId: misbehave }\n      - { name: picky, module: ${misbehave}, rootId: misbehave, config: { refuse: true } }\n      - { name: plain, module: ${nomarker} }`),
+    );
+    const bad = spawnSync(process.execPath, [BIN, 'validate', '-c', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /2 filters cannot load/);
+    assert.match(bad.stderr, /listeners\[0\]\.filters\[1\]: filter "picky": proxy_on_configure returned false .*refusing this configuration, as asked/);
+    assert.match(bad.stderr, /listeners\[0\]\.filters\[2\]: filter "plain": not a proxy-wasm module/);
+    assert.doesNotMatch(bad.stderr, /filters\[0\]/);
+    fs.writeFileSync(file, config(`{ name: good, module: ${misbehave}, rootId: misbehave }`));
+    const ok = spawnSync(process.execPath, [BIN, 'validate', '-c', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /: ok \(1 filter compiled and configured\)/);
+  });
+
   describe('at reload', () => {
     let web: Upstream;
     let px: RunningProxy;

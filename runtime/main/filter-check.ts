@@ -1,0 +1,51 @@
+// Offline filter check for `wasmesh validate`: each filter is compiled with
+// the proxy's checks and started in a VM exactly as a worker would start it
+// (on_vm_start, on_configure), against real but private shared stores and
+// with no cluster to call. What the proxy would refuse, this reports.
+import type { ProxyConfig } from '../config/types';
+import { WasmResult } from '../wasm/abi';
+import type { CalloutDispatcher } from '../wasm/env';
+import { compileModule, readModule } from '../wasm/loader';
+import { LOG_LEVELS, type PluginSpec } from '../wasm/plugin';
+import { PluginVm } from '../wasm/vm';
+import { createWasmSharedState } from '../wasm/shared';
+import { sharedStores, workerVmEnv } from '../worker/wasm-env';
+import { configurationBytes } from './filter-specs';
+
+const NO_CLUSTERS: CalloutDispatcher = { dispatch: () => WasmResult.NotFound };
+
+/** Every filter problem of the config, each prefixed with its path; empty when all load. */
+export async function checkFilters(config: ProxyConfig): Promise<string[]> {
+  const problems: string[] = [];
+  const shared = createWasmSharedState({ kv: { slots: 256 } });
+  const env = workerVmEnv(sharedStores(shared), NO_CLUSTERS, { id: 'validate', metadata: {} });
+  for (const [li, l] of config.listeners.entries()) {
+    for (const [fi, f] of l.filters.entries()) {
+      const at = `listeners[${li}].filters[${fi}]`;
+      try {
+        const compiled = await compileModule(f.name, await readModule(f.name, f.module), f.maxMemoryBytes);
+        const spec: PluginSpec = {
+          name: f.name,
+          rootId: f.rootId,
+          vmId: f.vmId,
+          abi: compiled.abi,
+          module: compiled.module,
+          sha256: compiled.sha256,
+          configuration: configurationBytes(f.config),
+          failurePolicy: f.failurePolicy,
+          budget: f.executionBudget,
+          maxBufferedBody: f.maxBufferedBody,
+          maxMemoryBytes: f.maxMemoryBytes,
+          logLevel: LOG_LEVELS[f.logLevel]!,
+        };
+        const vm = new PluginVm(spec, env, { onFailure: () => undefined });
+        vm.start();
+        vm.close();
+      } catch (e) {
+        problems.push(`${at}: ${(e as Error).message}`);
+      }
+    }
+  }
+  shared.queues.close();
+  return problems;
+}
