@@ -7,10 +7,14 @@ export const enum WasmResult {
   BadArgument = 2,
   SerializationFailure = 3,
   ParseFailure = 4,
+  BadExpression = 5,
   InvalidMemoryAccess = 6,
   Empty = 7,
   CasMismatch = 8,
+  ResultMismatch = 9,
+  /** Also "a fixed-capacity shared structure is full" (KV table, queue table or ring, metric table). */
   InternalFailure = 10,
+  BrokenConnection = 11,
   Unimplemented = 12,
 }
 

@@ -3,9 +3,6 @@
 // on the event loop, and logs through the proxy's logger.
 import { log } from '../log/logger';
 import { WasmResult } from '../wasm/abi';
-
-/** The shared stores return the same numeric WasmResult values under their own enum. */
-const st = (r: number): WasmResult => r as WasmResult;
 import type { CalloutDispatcher, MetricStore, NodeInfo, SharedDataStore, SharedQueueStore, VmEnv } from '../wasm/env';
 import type { WasmSharedState } from '../wasm/shared';
 import { Callout } from './callout';
@@ -18,27 +15,27 @@ export function sharedStores(shared: WasmSharedState): { sharedData: SharedDataS
   const idOut = { id: 0 };
   const sharedData: SharedDataStore = {
     createResult: () => shared.kv.createResult(),
-    get: (key, keyLen, out) => st(shared.kv.get(key, out, 0, keyLen)),
-    set: (key, keyLen, value, cas) => st(shared.kv.set(key, value, cas, 0, keyLen)),
+    get: (key, keyLen, out) => shared.kv.get(key, out, 0, keyLen),
+    set: (key, keyLen, value, cas) => shared.kv.set(key, value, cas, 0, keyLen),
   };
   const owners = new Map<number, (id: number) => void>();
   const queues: SharedQueueStore = {
     register(vmId, name, owner) {
-      const r = st(shared.queues.register(vmId, name, idOut));
+      const r = shared.queues.register(vmId, name, idOut);
       if (r !== WasmResult.Ok) return -r;
       owners.set(idOut.id, owner);
       shared.queues.watch(idOut.id, owner);
       return idOut.id;
     },
     resolve(vmId, name) {
-      const r = st(shared.queues.resolve(vmId, name, idOut));
+      const r = shared.queues.resolve(vmId, name, idOut);
       return r === WasmResult.Ok ? idOut.id : -r;
     },
     enqueue(id, value) {
-      return st(shared.queues.enqueue(id, value));
+      return shared.queues.enqueue(id, value);
     },
     dequeue(id, out) {
-      const r = st(shared.queues.dequeue(id, qOut));
+      const r = shared.queues.dequeue(id, qOut);
       out.status = r;
       return r === WasmResult.Ok ? Buffer.from(qOut.value.subarray(0, qOut.length)) : null;
     },
@@ -50,12 +47,12 @@ export function sharedStores(shared: WasmSharedState): { sharedData: SharedDataS
   };
   const metrics: MetricStore = {
     define(type, name) {
-      const r = st(shared.metrics.define(type, name, idOut));
+      const r = shared.metrics.define(type, name, idOut);
       return r === WasmResult.Ok ? idOut.id : -r;
     },
-    increment: (id, delta) => st(shared.metrics.increment(id, delta)),
-    record: (id, value) => st(shared.metrics.record(id, value)),
-    get: (id, out) => st(shared.metrics.get(id, out)),
+    increment: (id, delta) => shared.metrics.increment(id, delta),
+    record: (id, value) => shared.metrics.record(id, value),
+    get: (id, out) => shared.metrics.get(id, out),
   };
   return { sharedData, queues, metrics };
 }

@@ -177,7 +177,7 @@ export class SharedKv {
    * never have been stored). Allocates nothing.
    */
   get(key: Uint8Array, out: KvResult, keyOff = 0, keyLen = key.length - keyOff): WasmResult {
-    if (!validRange(key, keyOff, keyLen) || keyLen > this.maxKeyBytes) return WasmResult.BAD_ARGUMENT;
+    if (!validRange(key, keyOff, keyLen) || keyLen > this.maxKeyBytes) return WasmResult.BadArgument;
     if (out.value.length < this.maxValueBytes) throw new RangeError('shared kv: result buffer smaller than maxValueBytes (use createResult())');
     const hash = murmur3Bytes(key, keyOff, keyOff + keyLen, SEED) | 0;
     // Inserts raise MAX_PROBE before publishing, so every key visible now
@@ -186,7 +186,7 @@ export class SharedKv {
     let s = (hash >>> 0) % this.slots;
     for (let p = 0; p <= limit; p++) {
       const w = s * this.slotWords + (HEADER_BYTES >> 2);
-      if (Atomics.load(this.i32, w + S_STATE) === EMPTY) return WasmResult.NOT_FOUND;
+      if (Atomics.load(this.i32, w + S_STATE) === EMPTY) return WasmResult.NotFound;
       if (this.keyMatches(w, hash, key, keyOff, keyLen)) {
         lock(this.i32, w + S_LOCK, WHAT);
         const len = this.i32[w + S_VALUE_LEN];
@@ -194,11 +194,11 @@ export class SharedKv {
         out.length = len;
         out.cas = this.i32[w + S_CAS] >>> 0;
         unlock(this.i32, w + S_LOCK);
-        return WasmResult.OK;
+        return WasmResult.Ok;
       }
       if (++s === this.slots) s = 0;
     }
-    return WasmResult.NOT_FOUND;
+    return WasmResult.NotFound;
   }
 
   /**
@@ -209,9 +209,9 @@ export class SharedKv {
    * INTERNAL_FAILURE (new key, table full). Allocates nothing.
    */
   set(key: Uint8Array, value: Uint8Array, cas: number, keyOff = 0, keyLen = key.length - keyOff, valueOff = 0, valueLen = value.length - valueOff): WasmResult {
-    if (!validRange(key, keyOff, keyLen) || keyLen > this.maxKeyBytes) return WasmResult.BAD_ARGUMENT;
-    if (!validRange(value, valueOff, valueLen) || valueLen > this.maxValueBytes) return WasmResult.BAD_ARGUMENT;
-    if (!Number.isInteger(cas) || cas < -0x80000000 || cas > 0xffffffff) return WasmResult.BAD_ARGUMENT;
+    if (!validRange(key, keyOff, keyLen) || keyLen > this.maxKeyBytes) return WasmResult.BadArgument;
+    if (!validRange(value, valueOff, valueLen) || valueLen > this.maxValueBytes) return WasmResult.BadArgument;
+    if (!Number.isInteger(cas) || cas < -0x80000000 || cas > 0xffffffff) return WasmResult.BadArgument;
     cas >>>= 0;
     const hash = murmur3Bytes(key, keyOff, keyOff + keyLen, SEED) | 0;
     let s = (hash >>> 0) % this.slots;
@@ -227,14 +227,14 @@ export class SharedKv {
         if (this.i32[w + S_STATE] === EMPTY) {
           this.insert(w, p, hash, key, keyOff, keyLen, value, valueOff, valueLen);
           unlock(this.i32, w + S_LOCK);
-          return WasmResult.OK;
+          return WasmResult.Ok;
         }
         unlock(this.i32, w + S_LOCK);
         if (this.keyMatches(w, hash, key, keyOff, keyLen)) return this.update(w, value, valueOff, valueLen, cas);
       }
       if (++s === this.slots) s = 0;
     }
-    return WasmResult.INTERNAL_FAILURE;
+    return WasmResult.InternalFailure;
   }
 
   // Called with the slot locked and empty.
@@ -259,13 +259,13 @@ export class SharedKv {
     const cur = this.i32[w + S_CAS] >>> 0;
     if (cas !== 0 && cas !== cur) {
       unlock(this.i32, w + S_LOCK);
-      return WasmResult.CAS_MISMATCH;
+      return WasmResult.CasMismatch;
     }
     copyBytes(value, valueOff, this.u8, (w << 2) + this.valueOffset, valueLen);
     this.i32[w + S_VALUE_LEN] = valueLen;
     this.i32[w + S_CAS] = cur === 0xffffffff ? 1 : cur + 1;
     unlock(this.i32, w + S_LOCK);
-    return WasmResult.OK;
+    return WasmResult.Ok;
   }
 
   // Only for a slot seen USED: its hash, length and key bytes are immutable.

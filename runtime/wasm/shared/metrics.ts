@@ -167,46 +167,46 @@ export class SharedMetrics {
 
   /** proxy_define_metric. OK with out.id, BAD_ARGUMENT or INTERNAL_FAILURE (see header). */
   define(type: MetricType, name: string | Uint8Array, out: MetricIdResult): WasmResult {
-    if (type !== MetricType.COUNTER && type !== MetricType.GAUGE && type !== MetricType.HISTOGRAM) return WasmResult.BAD_ARGUMENT;
+    if (type !== MetricType.COUNTER && type !== MetricType.GAUGE && type !== MetricType.HISTOGRAM) return WasmResult.BadArgument;
     const bytes = toBytes(name);
-    if (bytes.length === 0 || bytes.length > this.maxNameBytes) return WasmResult.BAD_ARGUMENT;
+    if (bytes.length === 0 || bytes.length > this.maxNameBytes) return WasmResult.BadArgument;
     const index = this.names.add(bytes, 0, bytes.length, type);
-    if (index < 0) return WasmResult.INTERNAL_FAILURE;
-    if (this.names.aux(index) !== type) return WasmResult.BAD_ARGUMENT;
+    if (index < 0) return WasmResult.InternalFailure;
+    if (this.names.aux(index) !== type) return WasmResult.BadArgument;
     out.id = ((index + 1) << 2) | type;
-    return WasmResult.OK;
+    return WasmResult.Ok;
   }
 
   /** proxy_increment_metric. OK, NOT_FOUND or BAD_ARGUMENT. */
   increment(id: number, offset: bigint): WasmResult {
     const w = this.word(id);
-    if (w < 0) return WasmResult.NOT_FOUND;
-    if (typeof offset !== 'bigint') return WasmResult.BAD_ARGUMENT;
+    if (w < 0) return WasmResult.NotFound;
+    if (typeof offset !== 'bigint') return WasmResult.BadArgument;
     switch (id & 3) {
       case MetricType.COUNTER:
-        if (offset <= 0n) return WasmResult.BAD_ARGUMENT;
+        if (offset <= 0n) return WasmResult.BadArgument;
         Atomics.add(this.i64, w, offset);
-        return WasmResult.OK;
+        return WasmResult.Ok;
       case MetricType.GAUGE:
         Atomics.add(this.i64, w, offset);
-        return WasmResult.OK;
+        return WasmResult.Ok;
       default:
-        return WasmResult.BAD_ARGUMENT;
+        return WasmResult.BadArgument;
     }
   }
 
   /** proxy_record_metric. OK, NOT_FOUND or BAD_ARGUMENT (not a BigInt). */
   record(id: number, value: bigint): WasmResult {
     const w = this.word(id);
-    if (w < 0) return WasmResult.NOT_FOUND;
-    if (typeof value !== 'bigint') return WasmResult.BAD_ARGUMENT;
+    if (w < 0) return WasmResult.NotFound;
+    if (typeof value !== 'bigint') return WasmResult.BadArgument;
     switch (id & 3) {
       case MetricType.COUNTER:
         Atomics.add(this.i64, w, value);
-        return WasmResult.OK;
+        return WasmResult.Ok;
       case MetricType.GAUGE:
         Atomics.store(this.i64, w, value);
-        return WasmResult.OK;
+        return WasmResult.Ok;
       default: {
         // Envoy's rule (and Prometheus'): a value goes in the first bucket with value <= bound.
         const x = value < 0n ? Infinity : Number(value);
@@ -214,7 +214,7 @@ export class SharedMetrics {
         while (i < NB && x > BOUNDS[i]!) i++;
         Atomics.add(this.i64, w + i, 1n);
         Atomics.add(this.i64, w + SUM, value);
-        return WasmResult.OK;
+        return WasmResult.Ok;
       }
     }
   }
@@ -222,16 +222,16 @@ export class SharedMetrics {
   /** proxy_get_metric. OK with out.value, NOT_FOUND, or BAD_ARGUMENT for a histogram. */
   get(id: number, out: MetricValueResult): WasmResult {
     const w = this.word(id);
-    if (w < 0) return WasmResult.NOT_FOUND;
+    if (w < 0) return WasmResult.NotFound;
     switch (id & 3) {
       case MetricType.COUNTER:
         out.value = Atomics.load(this.u64, w);
-        return WasmResult.OK;
+        return WasmResult.Ok;
       case MetricType.GAUGE:
         out.value = Atomics.load(this.i64, w);
-        return WasmResult.OK;
+        return WasmResult.Ok;
       default:
-        return WasmResult.BAD_ARGUMENT;
+        return WasmResult.BadArgument;
     }
   }
 

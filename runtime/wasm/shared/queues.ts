@@ -188,21 +188,21 @@ export class SharedQueues {
    */
   register(vmId: string | Uint8Array, name: string | Uint8Array, out: QueueIdResult): WasmResult {
     const len = this.key(vmId, name);
-    if (len < 0) return WasmResult.BAD_ARGUMENT;
+    if (len < 0) return WasmResult.BadArgument;
     const index = this.names.add(this.keyScratch, 0, len, 0);
-    if (index < 0) return WasmResult.INTERNAL_FAILURE;
+    if (index < 0) return WasmResult.InternalFailure;
     out.id = index + 1;
-    return WasmResult.OK;
+    return WasmResult.Ok;
   }
 
   /** proxy_resolve_shared_queue: OK with out.id, NOT_FOUND, or BAD_ARGUMENT. */
   resolve(vmId: string | Uint8Array, name: string | Uint8Array, out: QueueIdResult): WasmResult {
     const len = this.key(vmId, name);
-    if (len < 0) return WasmResult.BAD_ARGUMENT;
+    if (len < 0) return WasmResult.BadArgument;
     const index = this.names.find(this.keyScratch, 0, len);
-    if (index < 0) return WasmResult.NOT_FOUND;
+    if (index < 0) return WasmResult.NotFound;
     out.id = index + 1;
-    return WasmResult.OK;
+    return WasmResult.Ok;
   }
 
   /**
@@ -212,8 +212,8 @@ export class SharedQueues {
    */
   enqueue(id: number, data: Uint8Array, off = 0, len = data.length - off): WasmResult {
     const h = this.header(id);
-    if (h < 0) return WasmResult.NOT_FOUND;
-    if (!validRange(data, off, len) || len > this.maxMessageBytes) return WasmResult.BAD_ARGUMENT;
+    if (h < 0) return WasmResult.NotFound;
+    if (!validRange(data, off, len) || len > this.maxMessageBytes) return WasmResult.BadArgument;
     const size = this.ringBytes;
     const record = 4 + roundUp(len, 4);
     lock(this.i32, h + Q_LOCK, WHAT);
@@ -221,7 +221,7 @@ export class SharedQueues {
     if (used + record > size) {
       unlock(this.i32, h + Q_LOCK);
       Atomics.add(this.i32, h + Q_REJECTED, 1);
-      return WasmResult.INTERNAL_FAILURE;
+      return WasmResult.InternalFailure;
     }
     const base = this.ringBase(id);
     const tail = this.i32[h + Q_TAIL];
@@ -237,7 +237,7 @@ export class SharedQueues {
     unlock(this.i32, h + Q_LOCK);
     // After the commit, so a woken consumer finds the message.
     signalQueue(this.i32, h + Q_SEQ, h + Q_WATCHERS);
-    return WasmResult.OK;
+    return WasmResult.Ok;
   }
 
   /**
@@ -247,15 +247,15 @@ export class SharedQueues {
    */
   dequeue(id: number, out: QueueResult): WasmResult {
     const h = this.header(id);
-    if (h < 0) return WasmResult.NOT_FOUND;
+    if (h < 0) return WasmResult.NotFound;
     if (out.value.length < this.maxMessageBytes) throw new RangeError('shared queues: result buffer smaller than maxMessageBytes (use createResult())');
     // Lock-free fast path for the drain-until-EMPTY loop's last call.
-    if (Atomics.load(this.i32, h + Q_COUNT) === 0) return WasmResult.EMPTY;
+    if (Atomics.load(this.i32, h + Q_COUNT) === 0) return WasmResult.Empty;
     lock(this.i32, h + Q_LOCK, WHAT);
     const count = this.i32[h + Q_COUNT];
     if (count === 0) {
       unlock(this.i32, h + Q_LOCK);
-      return WasmResult.EMPTY;
+      return WasmResult.Empty;
     }
     const size = this.ringBytes;
     const base = this.ringBase(id);
@@ -271,7 +271,7 @@ export class SharedQueues {
     Atomics.store(this.i32, h + Q_COUNT, count - 1);
     unlock(this.i32, h + Q_LOCK);
     out.length = len;
-    return WasmResult.OK;
+    return WasmResult.Ok;
   }
 
   /** Messages waiting in a queue, or -1 for a bad id. */
@@ -300,9 +300,9 @@ export class SharedQueues {
    */
   watch(id: number, callback: QueueReadyCallback, options: WatchOptions = {}): WasmResult {
     const h = this.header(id);
-    if (h < 0) return WasmResult.NOT_FOUND;
+    if (h < 0) return WasmResult.NotFound;
     this.watchers.watch(id, { seq: h + Q_SEQ, watchers: h + Q_WATCHERS, count: h + Q_COUNT }, callback, options);
-    return WasmResult.OK;
+    return WasmResult.Ok;
   }
 
   /** Stop watching `id` on this instance. True if it was watched. */

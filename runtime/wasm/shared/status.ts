@@ -1,28 +1,8 @@
-// proxy-wasm `proxy_status_t` (WasmResult) numbers, shared by every host
-// function built on these structures. A const enum so the hot paths compare
-// plain integer literals.
-
-export const enum WasmResult {
-  OK = 0,
-  NOT_FOUND = 1,
-  BAD_ARGUMENT = 2,
-  SERIALIZATION_FAILURE = 3,
-  PARSE_FAILURE = 4,
-  BAD_EXPRESSION = 5,
-  INVALID_MEMORY_ACCESS = 6,
-  EMPTY = 7,
-  CAS_MISMATCH = 8,
-  RESULT_MISMATCH = 9,
-  /**
-   * Used here for "a fixed-capacity shared structure is full": the KV table,
-   * the queue table, one queue's ring, the metric table. The ABI has no
-   * dedicated code, and no other path of those calls returns 10, so callers
-   * can tell "full" apart from bad input.
-   */
-  INTERNAL_FAILURE = 10,
-  BROKEN_CONNECTION = 11,
-  UNIMPLEMENTED = 12,
-}
+// The proxy-wasm status numbers these structures return are the ABI's own
+// (runtime/wasm/abi.ts): one enum for the host functions and the stores they
+// call. INTERNAL_FAILURE here means "a fixed-capacity structure is full": no
+// other path of these calls returns it, so callers can tell it from bad input.
+export { WasmResult } from '../abi';
 
 /** Readable name of a status, for logs and test messages. */
 export function wasmResultName(r: number): string {

@@ -7,7 +7,7 @@ import { startWorkers } from './helpers';
 
 function define(m: SharedMetrics, type: MetricType, name: string): number {
   const out = { id: 0 };
-  assert.equal(m.define(type, name, out), WasmResult.OK, `define ${name}`);
+  assert.equal(m.define(type, name, out), WasmResult.Ok, `define ${name}`);
   return out.id;
 }
 
@@ -21,12 +21,12 @@ test('define: stable ids, type in the low bits, conflicts and bad input', () => 
   assert.equal(g & 3, MetricType.GAUGE);
   assert.notEqual(g, c);
   const out = { id: -1 };
-  assert.equal(m.define(MetricType.GAUGE, 'hits', out), WasmResult.BAD_ARGUMENT, 'same name, other type');
+  assert.equal(m.define(MetricType.GAUGE, 'hits', out), WasmResult.BadArgument, 'same name, other type');
   assert.equal(out.id, -1, 'out untouched on error');
-  assert.equal(m.define(3 as MetricType, 'x', out), WasmResult.BAD_ARGUMENT);
-  assert.equal(m.define(MetricType.COUNTER, '', out), WasmResult.BAD_ARGUMENT);
-  assert.equal(m.define(MetricType.COUNTER, 'x'.repeat(17), out), WasmResult.BAD_ARGUMENT);
-  assert.equal(m.define(MetricType.COUNTER, new TextEncoder().encode('hits'), out), WasmResult.OK, 'bytes work like strings');
+  assert.equal(m.define(3 as MetricType, 'x', out), WasmResult.BadArgument);
+  assert.equal(m.define(MetricType.COUNTER, '', out), WasmResult.BadArgument);
+  assert.equal(m.define(MetricType.COUNTER, 'x'.repeat(17), out), WasmResult.BadArgument);
+  assert.equal(m.define(MetricType.COUNTER, new TextEncoder().encode('hits'), out), WasmResult.Ok, 'bytes work like strings');
   assert.equal(out.id, c);
   // Another thread's view resolves the same names to the same ids.
   const other = SharedMetrics.attach(structuredClone(m.buffers));
@@ -37,7 +37,7 @@ test('capacity: past it define returns INTERNAL_FAILURE, existing names still re
   const m = SharedMetrics.create({ capacity: 3 });
   const ids = ['a', 'b', 'c'].map((n) => define(m, MetricType.COUNTER, n));
   const out = { id: 0 };
-  assert.equal(m.define(MetricType.COUNTER, 'd', out), WasmResult.INTERNAL_FAILURE);
+  assert.equal(m.define(MetricType.COUNTER, 'd', out), WasmResult.InternalFailure);
   assert.equal(define(m, MetricType.COUNTER, 'b'), ids[1]);
   assert.equal(m.size(), 3);
 });
@@ -49,42 +49,42 @@ test('increment / record / get follow Envoy semantics per type', () => {
   const h = define(m, MetricType.HISTOGRAM, 'h');
   const v = { value: 0n };
 
-  assert.equal(m.increment(c, 5n), WasmResult.OK);
-  assert.equal(m.increment(c, 0n), WasmResult.BAD_ARGUMENT);
-  assert.equal(m.increment(c, -1n), WasmResult.BAD_ARGUMENT);
-  assert.equal(m.record(c, 10n), WasmResult.OK, 'record on a counter adds');
-  assert.equal(m.get(c, v), WasmResult.OK);
+  assert.equal(m.increment(c, 5n), WasmResult.Ok);
+  assert.equal(m.increment(c, 0n), WasmResult.BadArgument);
+  assert.equal(m.increment(c, -1n), WasmResult.BadArgument);
+  assert.equal(m.record(c, 10n), WasmResult.Ok, 'record on a counter adds');
+  assert.equal(m.get(c, v), WasmResult.Ok);
   assert.equal(v.value, 15n);
 
-  assert.equal(m.increment(g, 7n), WasmResult.OK);
-  assert.equal(m.increment(g, -10n), WasmResult.OK);
-  assert.equal(m.get(g, v), WasmResult.OK);
+  assert.equal(m.increment(g, 7n), WasmResult.Ok);
+  assert.equal(m.increment(g, -10n), WasmResult.Ok);
+  assert.equal(m.get(g, v), WasmResult.Ok);
   assert.equal(v.value, -3n, 'gauges read back signed');
-  assert.equal(m.record(g, 42n), WasmResult.OK, 'record on a gauge sets');
-  assert.equal(m.get(g, v), WasmResult.OK);
+  assert.equal(m.record(g, 42n), WasmResult.Ok, 'record on a gauge sets');
+  assert.equal(m.get(g, v), WasmResult.Ok);
   assert.equal(v.value, 42n);
 
-  assert.equal(m.increment(h, 1n), WasmResult.BAD_ARGUMENT);
-  assert.equal(m.get(h, v), WasmResult.BAD_ARGUMENT);
-  assert.equal(m.record(h, 3n), WasmResult.OK);
+  assert.equal(m.increment(h, 1n), WasmResult.BadArgument);
+  assert.equal(m.get(h, v), WasmResult.BadArgument);
+  assert.equal(m.record(h, 3n), WasmResult.Ok);
 
   // Unknown ids, and a real index with the wrong type bits.
   for (const bad of [0, 1, 4 * 99, c + 1, -4, 1.5]) {
-    assert.equal(m.increment(bad, 1n), WasmResult.NOT_FOUND, `id ${bad}`);
-    assert.equal(m.record(bad, 1n), WasmResult.NOT_FOUND);
-    assert.equal(m.get(bad, v), WasmResult.NOT_FOUND);
+    assert.equal(m.increment(bad, 1n), WasmResult.NotFound, `id ${bad}`);
+    assert.equal(m.record(bad, 1n), WasmResult.NotFound);
+    assert.equal(m.get(bad, v), WasmResult.NotFound);
   }
   // i64 wrap-around is two's complement, like the u64 the ABI carries.
   const big = define(m, MetricType.COUNTER, 'big');
-  assert.equal(m.record(big, 2n ** 64n - 1n), WasmResult.OK);
-  assert.equal(m.get(big, v), WasmResult.OK);
+  assert.equal(m.record(big, 2n ** 64n - 1n), WasmResult.Ok);
+  assert.equal(m.get(big, v), WasmResult.Ok);
   assert.equal(v.value, 2n ** 64n - 1n, 'counters read back unsigned');
 });
 
 test('histogram buckets use runtime/stats/layout buckets with le semantics', () => {
   const m = SharedMetrics.create();
   const h = define(m, MetricType.HISTOGRAM, 'lat');
-  for (const x of [0n, 1n, 2n, 5n, 6n, 3_600_000n, 3_600_001n, -1n]) assert.equal(m.record(h, x), WasmResult.OK);
+  for (const x of [0n, 1n, 2n, 5n, 6n, 3_600_000n, 3_600_001n, -1n]) assert.equal(m.record(h, x), WasmResult.Ok);
   const snap = m.snapshot()[0] as Extract<MetricSnapshot, { type: MetricType.HISTOGRAM }>;
   assert.equal(snap.type, MetricType.HISTOGRAM);
   assert.deepEqual(snap.buckets.map((b) => b.le), [...HISTOGRAM_BUCKETS_MS, Infinity]);
@@ -167,9 +167,9 @@ test('worker threads: define from 4 threads returns identical ids; updates are e
   assert.equal(m.size(), names.length, 'each name defined exactly once');
   const ids = results[0]!.ids;
   const v = { value: 0n };
-  assert.equal(m.get(ids['requests.total']!, v), WasmResult.OK);
+  assert.equal(m.get(ids['requests.total']!, v), WasmResult.Ok);
   assert.equal(v.value, BigInt(workers * iterations));
-  assert.equal(m.get(ids['inflight']!, v), WasmResult.OK);
+  assert.equal(m.get(ids['inflight']!, v), WasmResult.Ok);
   assert.equal(v.value, 0n);
   const h = m.snapshot().find((s) => s.name === 'latency_ms')!;
   assert.equal(h.type, MetricType.HISTOGRAM);

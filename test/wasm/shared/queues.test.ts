@@ -11,54 +11,54 @@ const dec = (b: Uint8Array, n: number): string => new TextDecoder().decode(b.sub
 
 function register(q: SharedQueues, vm: string, name: string): number {
   const out = { id: 0 };
-  assert.equal(q.register(vm, name, out), WasmResult.OK);
+  assert.equal(q.register(vm, name, out), WasmResult.Ok);
   return out.id;
 }
 
 test('register/resolve: same (vm_id, name) -> same id, scoped by vm_id, ids start at 1', () => {
   const q = SharedQueues.create({ queues: 3, maxNameBytes: 16 });
   const out = { id: 0 };
-  assert.equal(q.resolve('vm', 'jobs', out), WasmResult.NOT_FOUND);
+  assert.equal(q.resolve('vm', 'jobs', out), WasmResult.NotFound);
   const a = register(q, 'vm', 'jobs');
   assert.equal(a, 1);
   assert.equal(register(q, 'vm', 'jobs'), a);
-  assert.equal(q.resolve('vm', 'jobs', out), WasmResult.OK);
+  assert.equal(q.resolve('vm', 'jobs', out), WasmResult.Ok);
   assert.equal(out.id, a);
   // "vmj"+"obs" must not alias "vm"+"jobs".
   const b = register(q, 'vmj', 'obs');
   assert.notEqual(b, a);
   const other = SharedQueues.attach(structuredClone(q.buffers));
-  assert.equal(other.resolve('vmj', 'obs', out), WasmResult.OK);
+  assert.equal(other.resolve('vmj', 'obs', out), WasmResult.Ok);
   assert.equal(out.id, b);
   assert.equal(register(other, 'vm2', 'jobs'), 3);
-  assert.equal(q.register('vm3', 'jobs', out), WasmResult.INTERNAL_FAILURE, 'all queues taken');
-  assert.equal(q.register('vm', 'x'.repeat(15), out), WasmResult.BAD_ARGUMENT, 'vm_id + name over maxNameBytes');
-  assert.equal(q.resolve('vm', 'x'.repeat(15), out), WasmResult.BAD_ARGUMENT);
+  assert.equal(q.register('vm3', 'jobs', out), WasmResult.InternalFailure, 'all queues taken');
+  assert.equal(q.register('vm', 'x'.repeat(15), out), WasmResult.BadArgument, 'vm_id + name over maxNameBytes');
+  assert.equal(q.resolve('vm', 'x'.repeat(15), out), WasmResult.BadArgument);
 });
 
 test('enqueue/dequeue: FIFO, EMPTY, NOT_FOUND, limits, full queue rejects without blocking', () => {
   const q = SharedQueues.create({ queues: 2, ringBytes: 64, maxMessageBytes: 20 });
   const id = register(q, 'vm', 'q');
   const out = q.createResult();
-  assert.equal(q.dequeue(id, out), WasmResult.EMPTY);
-  assert.equal(q.dequeue(2, out), WasmResult.NOT_FOUND, 'not registered yet');
-  assert.equal(q.enqueue(2, enc('x')), WasmResult.NOT_FOUND);
-  assert.equal(q.enqueue(0, enc('x')), WasmResult.NOT_FOUND);
-  assert.equal(q.enqueue(id, new Uint8Array(21)), WasmResult.BAD_ARGUMENT);
-  assert.equal(q.enqueue(id, enc('x'), 0, 2), WasmResult.BAD_ARGUMENT, 'range past the end');
+  assert.equal(q.dequeue(id, out), WasmResult.Empty);
+  assert.equal(q.dequeue(2, out), WasmResult.NotFound, 'not registered yet');
+  assert.equal(q.enqueue(2, enc('x')), WasmResult.NotFound);
+  assert.equal(q.enqueue(0, enc('x')), WasmResult.NotFound);
+  assert.equal(q.enqueue(id, new Uint8Array(21)), WasmResult.BadArgument);
+  assert.equal(q.enqueue(id, enc('x'), 0, 2), WasmResult.BadArgument, 'range past the end');
   // 64-byte ring: records are 4 + roundUp(len, 4) bytes.
-  assert.equal(q.enqueue(id, enc('first message 20 b!')), WasmResult.OK); // 24
-  assert.equal(q.enqueue(id, enc('second')), WasmResult.OK); // 12 -> 36
-  assert.equal(q.enqueue(id, new Uint8Array(0)), WasmResult.OK); // 4 -> 40
-  assert.equal(q.enqueue(id, enc('fills-ring-exactly!')), WasmResult.OK); // 24 -> 64, exactly full
+  assert.equal(q.enqueue(id, enc('first message 20 b!')), WasmResult.Ok); // 24
+  assert.equal(q.enqueue(id, enc('second')), WasmResult.Ok); // 12 -> 36
+  assert.equal(q.enqueue(id, new Uint8Array(0)), WasmResult.Ok); // 4 -> 40
+  assert.equal(q.enqueue(id, enc('fills-ring-exactly!')), WasmResult.Ok); // 24 -> 64, exactly full
   assert.equal(q.pending(id), 4);
-  assert.equal(q.enqueue(id, enc('x')), WasmResult.INTERNAL_FAILURE, 'ring full');
+  assert.equal(q.enqueue(id, enc('x')), WasmResult.InternalFailure, 'ring full');
   assert.deepEqual(q.stats(id), { pending: 4, enqueued: 4, rejectedFull: 1 });
   for (const want of ['first message 20 b!', 'second', '', 'fills-ring-exactly!']) {
-    assert.equal(q.dequeue(id, out), WasmResult.OK);
+    assert.equal(q.dequeue(id, out), WasmResult.Ok);
     assert.equal(dec(out.value, out.length), want);
   }
-  assert.equal(q.dequeue(id, out), WasmResult.EMPTY);
+  assert.equal(q.dequeue(id, out), WasmResult.Empty);
   assert.throws(() => q.dequeue(id, { value: new Uint8Array(1), length: 0 }), RangeError);
 });
 
@@ -76,18 +76,18 @@ test('ring wrap-around keeps every message intact (model check, 20,000 operation
       const used = model.reduce((a, m) => a + 4 + ((m.length + 3) & ~3), 0);
       const r = q.enqueue(id, msg);
       if (used + 4 + ((msg.length + 3) & ~3) <= 256) {
-        assert.equal(r, WasmResult.OK);
+        assert.equal(r, WasmResult.Ok);
         model.push(msg);
       } else {
-        assert.equal(r, WasmResult.INTERNAL_FAILURE);
+        assert.equal(r, WasmResult.InternalFailure);
       }
     } else {
       const r = q.dequeue(id, out);
       const want = model.shift();
       if (!want) {
-        assert.equal(r, WasmResult.EMPTY);
+        assert.equal(r, WasmResult.Empty);
       } else {
-        assert.equal(r, WasmResult.OK);
+        assert.equal(r, WasmResult.Ok);
         assert.deepEqual(out.value.subarray(0, out.length), want);
         wrapsChecked++;
       }
@@ -100,7 +100,7 @@ test('watch: fires for waiting messages, coalesces, unwatch stops it', async () 
   const q = SharedQueues.create({ queues: 2 });
   const id = register(q, 'vm', 'w');
   const consumer = SharedQueues.attach(q.buffers);
-  assert.equal(consumer.watch(99, () => {}), WasmResult.NOT_FOUND);
+  assert.equal(consumer.watch(99, () => {}), WasmResult.NotFound);
   q.enqueue(id, enc('early'));
   const got: string[] = [];
   let calls = 0;
@@ -109,9 +109,9 @@ test('watch: fires for waiting messages, coalesces, unwatch stops it', async () 
     consumer.watch(id, (qid) => {
       assert.equal(qid, id);
       calls++;
-      while (consumer.dequeue(qid, out) === WasmResult.OK) got.push(dec(out.value, out.length));
+      while (consumer.dequeue(qid, out) === WasmResult.Ok) got.push(dec(out.value, out.length));
     }),
-    WasmResult.OK,
+    WasmResult.Ok,
   );
   await until(() => got.length === 1, 5000, 'the message enqueued before watch()');
   assert.deepEqual(got, ['early']);
@@ -142,7 +142,7 @@ test('3 worker producers -> main-thread watcher: all messages, in order per prod
   let orderError: string | null = null;
   q.watch(id, (qid) => {
     callbacks++;
-    while (q.dequeue(qid, out) === WasmResult.OK) {
+    while (q.dequeue(qid, out) === WasmResult.Ok) {
       const p = view.getUint32(0, true);
       const seq = view.getUint32(4, true);
       if (out.length !== 8 + (p % 5) * 7 || seq !== nextSeq[p]) orderError ??= `producer ${p}: got seq ${seq} (len ${out.length}), want ${nextSeq[p]}`;
@@ -192,8 +192,8 @@ test('a watch does not keep a thread alive; keepAlive does until unwatch', { tim
   void kept.exited.then(() => (exited = true));
   await sleep(300);
   assert.equal(exited, false, 'keepAlive holds the thread');
-  assert.equal(q.enqueue(1, enc('hello')), WasmResult.OK);
-  assert.equal(q.enqueue(1, enc('stop')), WasmResult.OK);
+  assert.equal(q.enqueue(1, enc('hello')), WasmResult.Ok);
+  assert.equal(q.enqueue(1, enc('stop')), WasmResult.Ok);
   const code2 = await within(kept.exited, 10_000, 'still running');
   assert.equal(code2, 0, 'unwatch released it');
   assert.deepEqual(kept.messages, [{ watching: 1 }, { got: 'hello' }, { got: 'stop' }]);

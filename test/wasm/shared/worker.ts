@@ -44,17 +44,17 @@ function kvCas(job: Extract<Job, { kind: 'kv-cas' }>): unknown {
     // The classic proxy-wasm CAS loop: read value + cas, write value+1 guarded by that cas.
     for (let attempt = 0; ; attempt++) {
       if (attempt > 1_000_000) throw new Error('CAS loop did not converge');
-      if (kv.get(key, out) !== WasmResult.OK) throw new Error('counter key vanished');
+      if (kv.get(key, out) !== WasmResult.Ok) throw new Error('counter key vanished');
       nextView.setUint32(0, outView.getUint32(0, true) + 1, true);
       const r = kv.set(key, next, out.cas);
-      if (r === WasmResult.OK) break;
-      if (r !== WasmResult.CAS_MISMATCH) throw new Error(`set returned ${r}`);
+      if (r === WasmResult.Ok) break;
+      if (r !== WasmResult.CasMismatch) throw new Error(`set returned ${r}`);
       mismatches++;
     }
     // Meanwhile every worker races to insert the same fresh keys.
     if (i < job.insertKeys) {
       const r = kv.set(new TextEncoder().encode(`fresh-${i}`), next, 0);
-      if (r !== WasmResult.OK) throw new Error(`insert returned ${r}`);
+      if (r !== WasmResult.Ok) throw new Error(`insert returned ${r}`);
     }
   }
   return { mismatches };
@@ -66,17 +66,17 @@ function metrics(job: Extract<Job, { kind: 'metrics' }>): unknown {
   const out = { id: 0 };
   for (const [type, name] of job.names) {
     const r = m.define(type, name, out);
-    if (r !== WasmResult.OK) throw new Error(`define ${name} returned ${r}`);
+    if (r !== WasmResult.Ok) throw new Error(`define ${name} returned ${r}`);
     ids[name] = out.id;
   }
   const counter = ids['requests.total']!;
   const gauge = ids['inflight']!;
   const histogram = ids['latency_ms']!;
   for (let i = 0; i < job.iterations; i++) {
-    if (m.increment(counter, 1n) !== WasmResult.OK) throw new Error('increment counter');
-    if (m.increment(gauge, 3n) !== WasmResult.OK) throw new Error('increment gauge');
-    if (m.record(histogram, BigInt(i % 100)) !== WasmResult.OK) throw new Error('record histogram');
-    if (m.increment(gauge, -3n) !== WasmResult.OK) throw new Error('decrement gauge');
+    if (m.increment(counter, 1n) !== WasmResult.Ok) throw new Error('increment counter');
+    if (m.increment(gauge, 3n) !== WasmResult.Ok) throw new Error('increment gauge');
+    if (m.record(histogram, BigInt(i % 100)) !== WasmResult.Ok) throw new Error('record histogram');
+    if (m.increment(gauge, -3n) !== WasmResult.Ok) throw new Error('decrement gauge');
   }
   return { ids };
 }
@@ -84,7 +84,7 @@ function metrics(job: Extract<Job, { kind: 'metrics' }>): unknown {
 function enqueue(job: Extract<Job, { kind: 'enqueue' }>): unknown {
   const q = SharedQueues.attach(job.queues);
   const idOut = { id: 0 };
-  if (q.resolve(job.vmId, job.name, idOut) !== WasmResult.OK) throw new Error('queue not registered');
+  if (q.resolve(job.vmId, job.name, idOut) !== WasmResult.Ok) throw new Error('queue not registered');
   const msg = new Uint8Array(8 + (job.producer % 5) * 7); // varied sizes exercise ring wrap-around
   const view = new DataView(msg.buffer);
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -95,8 +95,8 @@ function enqueue(job: Extract<Job, { kind: 'enqueue' }>): unknown {
     view.setUint32(4, seq, true);
     for (;;) {
       const r = q.enqueue(idOut.id, msg);
-      if (r === WasmResult.OK) break;
-      if (r !== WasmResult.INTERNAL_FAILURE) throw new Error(`enqueue returned ${r}`);
+      if (r === WasmResult.Ok) break;
+      if (r !== WasmResult.InternalFailure) throw new Error(`enqueue returned ${r}`);
       // Queue full: back off briefly and retry (never blocks the consumer).
       fullRetries++;
       if (Date.now() - t0 > DEADLINE_MS) throw new Error('queue stayed full');
@@ -109,12 +109,12 @@ function enqueue(job: Extract<Job, { kind: 'enqueue' }>): unknown {
 function watch(job: Extract<Job, { kind: 'watch' }>): void {
   const q = SharedQueues.attach(job.queues);
   const idOut = { id: 0 };
-  if (q.register(job.vmId, job.name, idOut) !== WasmResult.OK) throw new Error('register failed');
+  if (q.register(job.vmId, job.name, idOut) !== WasmResult.Ok) throw new Error('register failed');
   const out = q.createResult();
   q.watch(
     idOut.id,
     (id) => {
-      while (q.dequeue(id, out) === WasmResult.OK) {
+      while (q.dequeue(id, out) === WasmResult.Ok) {
         const text = new TextDecoder().decode(out.value.subarray(0, out.length));
         parentPort!.postMessage({ got: text });
         if (text === 'stop') q.unwatch(id);
