@@ -70,6 +70,7 @@ export class FilterChain {
     this.factories = factories;
     this.stream = stream;
     this.sink = sink;
+    this.responseStarted = false;
     const n = factories.length;
     this.req.reset(n, 0);
     this.res.reset(n, n - 1);
@@ -139,7 +140,25 @@ export class FilterChain {
 
   // === response ===
 
+  /**
+   * A filter answered the request itself: the reply passes the response
+   * callbacks of the filters before it (they saw the request, so a rate
+   * limiter can still add its headers to an authz 403). The replying filter
+   * itself is skipped: it built the reply. False when no earlier filter
+   * exists or the response side already started; the caller then sends the
+   * reply as it is.
+   */
+  replyLocally(): boolean {
+    const sender = this.req.next - 1;
+    if (this.responseStarted || sender <= 0) return false;
+    this.res.reset(this.count, sender - 1);
+    this.responseHeaders(true);
+    return true;
+  }
+  private responseStarted = false;
+
   responseHeaders(endOfStream: boolean): void {
+    this.responseStarted = true;
     this.res.heldEnd = endOfStream;
     this.res.headersEnd = endOfStream;
     this.iterateResponseHeaders(endOfStream);

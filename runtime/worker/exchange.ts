@@ -317,7 +317,9 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
       const list: [string, string][] = [];
       for (let i = 0; i < h.names.length; i++) list.push([h.names[i]!, h.values[i]!]);
       this.headersSent = false;
-      return this.localReply(this.status, this.flag, this.details, undefined, list);
+      const body = this.localBody;
+      this.localBody = undefined;
+      return this.localReply(this.status, this.flag, this.details, body, list);
     }
     const m = this.respHeaders!;
     const headers = this.cHeadersBuf;
@@ -730,8 +732,27 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
 
   sendLocalReply(status: number, body: string | Uint8Array, headers: ReadonlyArray<readonly [string, string]> | null, flag: string, details: string): void {
     if (this.phase === Phase.Pending || this.phase === Phase.Upstream) this.abortUpstream();
+    if (this.filtered && !this.headersSent && this.res !== null && !this.localFiltering && this.phase !== Phase.Done) {
+      // The filters that saw the request see the reply's headers (Envoy's encoder path for local replies).
+      const m = (this.respHeaders ??= new FlatHeaderMap());
+      m.clear();
+      if (headers !== null) for (const [k, v] of headers) m.push(k.toLowerCase(), v);
+      else m.push('content-type', 'text/plain');
+      this.status = status;
+      this.flag = flag;
+      this.details = details;
+      this.localBody = body;
+      this.localFiltering = true;
+      this.filterReply = true;
+      if (this.chain!.replyLocally()) return;
+      this.localFiltering = false;
+    }
     this.localReply(status, flag, details, body, headers);
   }
+  /** Body of a local reply waiting for the response filters. */
+  private localBody: string | Uint8Array | undefined = undefined;
+  /** The reply came from a filter, not from an upstream failure: there is nothing to retry. */
+  private filterReply = false;
 
   private localReply(status: number, flag: string, details: string, body?: string | Uint8Array, headers?: ReadonlyArray<readonly [string, string]> | null): void {
     if (this.phase === Phase.Done || this.res === null || this.headersSent) return;
@@ -799,7 +820,7 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
   }
 
   retry(backoffMs: number): boolean {
-    if (!this.filtered || this.headersSent || this.res === null || this.phase === Phase.Done) return false;
+    if (!this.filtered || this.headersSent || this.res === null || this.phase === Phase.Done || this.filterReply) return false;
     // The request must be replayable (no body, or all of it kept) and within its overall deadline.
     if (this.reqBodyLength !== 0 && (this.reqBodyOpen || this.keptBody === null)) return false;
     if (this.deadlineAt > 0 && performance.now() + backoffMs >= this.deadlineAt) return false;
@@ -953,6 +974,8 @@ export class Exchange implements UpstreamHandler, PoolWaiter, FilterStream, Stre
     this.route.perTryTimeoutMs = 0;
     this.filtered = false;
     this.localFiltering = false;
+    this.filterReply = false;
+    this.localBody = undefined;
     this.retryPending = false;
     this.clearTimers();
     this.keptBody = null;

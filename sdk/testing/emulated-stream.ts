@@ -197,9 +197,29 @@ export class EmulatedStream implements FilterStream, ChainSink, StreamInfo {
     if (this.localReply !== null) return;
     this.responseFlag = flag;
     this.responseDetails = details;
+    // As in the proxy: earlier filters' response callbacks see the reply's headers first.
+    if (!this.replying && !this.responseForwarded && this.responseStatus === 0) {
+      const m = (this.responseHeaders ??= new FlatHeaderMap());
+      m.clear();
+      for (const [k, v] of headers ?? [['content-type', 'text/plain'] as const]) m.push(k.toLowerCase(), v);
+      this.responseStatus = status;
+      this.replying = true;
+      const filtered = this.chain.replyLocally();
+      this.replying = false;
+      // A response filter that replied itself (nested) wins, as in the proxy.
+      if (this.localReply !== null) return;
+      if (filtered) {
+        status = this.responseStatus;
+        headers = m.names.map((n, i) => [n, m.values[i]!] as [string, string]);
+      }
+      this.responseStatus = 0;
+      this.responseHeaders = null;
+      this.responseForwarded = false;
+    }
     this.localReply = { status, body: Buffer.from(body).toString(), headers: headers ? headers.map(([k, v]) => [k, v] as [string, string]) : [], flag, details };
     this.lastActionValue = 'localReply';
   }
+  private replying = false;
   delay(ms: number): void {
     this.delays.push(ms);
     const response = this.responseStatus !== 0;
