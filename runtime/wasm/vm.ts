@@ -246,7 +246,7 @@ export class PluginVm {
   setTickPeriod(ms: number): void {
     if (this.tickTimer !== null) this.env.clearTimer(this.tickTimer);
     this.tickTimer = null;
-    if (ms > 0 && !this.closing) this.tickTimer = this.env.setTimer(ms, this.tickB);
+    if (ms > 0 && !this.closed) this.tickTimer = this.env.setTimer(ms, this.tickB);
   }
 
   private readonly tickB = (): void => {
@@ -291,7 +291,7 @@ export class PluginVm {
 
   private queueReady(id: number): void {
     const fn = this.x.proxy_on_queue_ready;
-    if (fn === undefined || this.failure !== null || this.closing) return;
+    if (fn === undefined || this.failure !== null || this.closed) return;
     this.effective = null;
     this.invoke2(fn, this.rootContextId, id);
   }
@@ -304,21 +304,25 @@ export class PluginVm {
   }
 
   /**
-   * The config that owns this VM is retired. Ticks and queues stop now; the
-   * root context is told (on_done, on_delete) once the last stream and HTTP
-   * call of this VM are finished, as Envoy defers it.
+   * The config that owns this VM is retired. The root context is told
+   * (on_done, on_delete) and its ticks and queues stop once the last stream
+   * and HTTP call of this VM are finished, as Envoy defers it.
    */
   close(): void {
     if (this.closing) return;
     this.closing = true;
-    this.stopTimers();
     this.maybeClose();
   }
 
-  /** Called when a stream or call of this VM ends. */
+  /**
+   * Called when a stream or call of this VM ends. Ticks and queues keep
+   * running until then: a filter may need its tick to finish a stream it
+   * holds (the fault filter's delay-then-abort does).
+   */
   maybeClose(): void {
     if (!this.closing || this.closed || this.streams.size > 0 || this.calls.size > 0) return;
     this.closed = true;
+    this.stopTimers();
     const x = this.x;
     if (this.failure === null && x !== undefined) {
       this.effective = null;

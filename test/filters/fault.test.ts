@@ -174,17 +174,15 @@ describe('fault filter (emulator)', () => {
     vm.close();
   });
 
-  it('delay and abort: if the tick never comes (VM retired), the stream continues after a safety margin instead of hanging', async () => {
+  it('delay and abort: a VM retired by a config change keeps its tick until its streams end, so the abort still comes', async () => {
     const vm = await load({ delay: { fixedDelayMs: 300 }, abort: { httpStatus: 500 } });
     const s = vm.newStream();
     assert.equal(s.sendRequestHeaders(GET, true), 'pause');
     assert.deepEqual(s.delays, [1300], 'the safety-net delay');
-    vm.close(); // a config change retires the VM: its ticks stop, the stream goes on
+    vm.close(); // retired while the stream waits: the root context lives on until the stream ends
     vm.advance(300);
-    assert.equal(reply(s), null, 'no tick, no abort');
+    assert.notEqual(reply(s), null, 'the abort arrived on time');
     assert.equal(s.requestForwarded, false);
-    vm.advance(1000);
-    assert.equal(s.requestForwarded, true, 'continued by the safety net');
     s.complete();
   });
 
