@@ -372,8 +372,7 @@ class FaultStream extends HttpContext {
       this.abortAt = now + <u64>cfg.delayMs;
       pending.push(this);
       armTick(now);
-      // Safety net: if the tick never comes (the host stops a retired VM's
-      // ticks at once on a config change, while its streams go on), the
+      // Safety net: if the tick never comes (the VM trapped, say), the
       // stream continues a little later instead of hanging. When the abort
       // is sent first, the host drops this pending delay with the stream.
       stream.delay(cfg.delayMs > 0xffffffff - SAFETY_NET_MS ? 0xffffffff : cfg.delayMs + SAFETY_NET_MS);
