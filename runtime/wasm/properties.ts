@@ -144,12 +144,14 @@ function joined(values: string[]): string | undefined {
   return values.length === 0 ? undefined : values.join(',');
 }
 
+/** Integers go through one scratch buffer: the caller copies it into guest memory at once. */
+const scratchI64 = Buffer.alloc(8);
+
 export function encodeProperty(v: PropertyValue): Uint8Array {
   if (typeof v === 'string') return Buffer.from(v);
   if (typeof v === 'bigint') {
-    const b = Buffer.allocUnsafe(8);
-    b.writeBigInt64LE(v);
-    return b;
+    scratchI64.writeBigInt64LE(v);
+    return scratchI64;
   }
   return v;
 }
