@@ -1,4 +1,4 @@
 // The mesh config model of the control plane and its translation into proxy configs.
 export { parseMesh, resolveHost, SUPPORTED_KINDS } from './parse';
-export { buildProxyConfig, buildProxyDocument, renderProxyConfig, ROUTE_HEADER, type Target } from './translate';
+export { buildProxyConfig, buildProxyDocument, renderProxyConfig, type Target } from './translate';
 export * from './types';

@@ -8,10 +8,11 @@
 //   ratelimit-NAME*  one per native RateLimit resource that applies
 //   authz            AuthorizationPolicy (gateways only; see README)
 //   router           virtual hosts from VirtualServices; picks the cluster
-//   fault-N*         one per HTTPRoute with `fault`, matching the route's
-//                    marker header set by the router (per-route faults)
-//   retry            listener-wide retry policy (the retry filter has no
-//                    per-route selection; see README)
+//                    and sets the `route_name` property
+//   fault-N*         one per HTTPRoute with `fault`, restricted to that route
+//                    by name (`routes`, matched against route_name)
+//   retry            one filter, per-route policies selected by route_name
+//                    (`policies`); Istio's default for the other routes
 
 import { stringify } from 'yaml';
 import { ConfigError } from '../../runtime/core/errors';
@@ -45,10 +46,6 @@ export type Target =
       namespace?: string;
     };
 
-/** Request header the router sets on routes that carry a fault, so that the fault filters can tell routes apart. */
-export const ROUTE_HEADER = 'x-wasmesh-route';
-
-/** The header the router gives a faulty route; exported for tests. */
 interface Ctx {
   services: ServiceResource[];
   rules: DestinationRuleResource[];
@@ -128,6 +125,9 @@ export function buildProxyDocument(mesh: Mesh, target: Target): Record<string, u
   const domainOwner = new Map<string, string>();
   const faults: { route: string; fault: FaultPolicy }[] = [];
   const retries: { route: string; policy: RetryPolicy }[] = [];
+  /** Route name -> who uses it: the fault and retry filters select by name, so a shared name would leak a policy. */
+  const routeOwners = new Map<string, string[]>();
+  const own = (name: string, owner: string) => routeOwners.set(name, [...(routeOwners.get(name) ?? []), owner]);
   for (const vs of bound) {
     const domains = domainsFor(vs).filter((d) => {
       const owner = domainOwner.get(d.toLowerCase());
@@ -144,6 +144,7 @@ export function buildProxyDocument(mesh: Mesh, target: Target): Record<string, u
       const name = `${vs.metadata.namespace === 'default' ? '' : vs.metadata.namespace + '/'}${vs.metadata.name}/${r.name ?? i}`;
       const built = buildRoutes(ctx, vs, r, name);
       routes.push(...built);
+      own(name, `VirtualService ${vs.metadata.namespace}/${vs.metadata.name} http[${i}]`);
       if (r.fault !== null) {
         if (r.redirect !== null) ctx.problems.push(`VirtualService ${vs.metadata.name}: http[${i}]: "fault" with "redirect" is not supported (the redirect is answered before faults apply)`);
         else faults.push({ route: name, fault: r.fault });
@@ -159,6 +160,7 @@ export function buildProxyDocument(mesh: Mesh, target: Target): Record<string, u
       if (domains.length === 0) continue;
       for (const d of domains) domainOwner.set(d, `(service ${svc.metadata.name})`);
       const cluster = clusterFor(ctx, svc, null, false);
+      own(`${svc.metadata.name}/default`, `the default route of service ${svc.metadata.namespace}/${svc.metadata.name}`);
       const route: Record<string, unknown> =
         cluster === undefined
           ? { name: `${svc.metadata.name}/default`, match: { prefix: '/' }, directResponse: { status: 503, body: `no endpoints for service ${svc.metadata.name}` } }
@@ -169,17 +171,20 @@ export function buildProxyDocument(mesh: Mesh, target: Target): Record<string, u
   }
   if (virtualHosts.length === 0) ctx.problems.push(`${targetName(target)}: no VirtualService is bound to it, so it has no routes`);
 
-  // A client must not pick a fault by sending the marker header: every forwarding route that
-  // does not set it removes it (routes that set it replace it: append false).
-  if (faults.length > 0) {
-    for (const vh of virtualHosts) {
-      for (const r of vh.routes as Record<string, unknown>[]) {
-        if (r.route === undefined) continue;
-        const adds = (r.requestHeadersToAdd as { name: string }[] | undefined) ?? [];
-        if (adds.some((a) => a.name === ROUTE_HEADER)) continue;
-        r.requestHeadersToRemove = [...((r.requestHeadersToRemove as string[] | undefined) ?? []), ROUTE_HEADER];
-      }
-    }
+  // The fault and retry filters tell routes apart by the router's route_name: a name shared by
+  // two routes would apply one route's fault or retry policy to the other.
+  const retryKey = (p: RetryPolicy) => JSON.stringify(retryConfig(p));
+  for (const [name, owners] of routeOwners) {
+    if (owners.length < 2) continue;
+    const why = [
+      ...(faults.some((f) => f.route === name) ? ['a fault'] : []),
+      ...(new Set(retries.filter((r) => r.route === name).map((r) => retryKey(r.policy))).size > 1 ? ['the retry policy'] : []),
+    ];
+    if (why.length === 0) continue;
+    ctx.problems.push(
+      `route name ${JSON.stringify(name)} is used by ${owners.join(' and ')}; the fault and retry filters select routes by name, ` +
+        `so ${why.join(' and ')} of one would apply to the other (give the http route a unique "name")`,
+    );
   }
 
   // Filter chain.
@@ -213,7 +218,7 @@ export function buildProxyDocument(mesh: Mesh, target: Target): Record<string, u
   faults.forEach((f, i) => {
     filters.push({ name: `fault-${i}`, module: 'builtin:fault', config: faultConfig(f.fault, f.route) });
   });
-  const retry = retryFilter(retries, ctx.problems);
+  const retry = retryFilter(retries);
   if (retry !== null) filters.push(retry);
 
   if (ctx.problems.length > 0) throw new ConfigError(ctx.problems, targetName(target));
@@ -336,7 +341,6 @@ function buildRoutes(ctx: Ctx, vs: VirtualServiceResource, r: HttpRoute, name: s
     common.route = action;
   }
   const req = headerEdits(r.headers.request);
-  if (r.fault !== null) req.add.push({ name: ROUTE_HEADER, value: name, append: false });
   if (r.redirect === null) {
     if (req.add.length > 0) common.requestHeadersToAdd = req.add;
     if (req.remove.length > 0) common.requestHeadersToRemove = req.remove;
@@ -382,15 +386,21 @@ function faultConfig(f: FaultPolicy, route: string): Record<string, unknown> {
   return {
     ...(f.delay === null ? {} : { delay: { fixedDelayMs: f.delay.fixedDelayMs, percentage: f.delay.percentage } }),
     ...(f.abort === null ? {} : { abort: { httpStatus: f.abort.httpStatus, percentage: f.abort.percentage } }),
-    headers: [{ name: ROUTE_HEADER, exact: route }],
+    routes: [route],
   };
 }
 
-/** The retry filter's config for a policy; status codes in retryOn become retriableStatusCodes. */
+/**
+ * The retry filter's fields for a policy; status codes in retryOn become
+ * retriableStatusCodes. `perTryTimeoutMs` is given too (the router also sets
+ * it per route): the filter needs it to tell a per-try timeout (retried)
+ * from the request's global one (final).
+ */
 function retryConfig(p: RetryPolicy): Record<string, unknown> {
   const out: Record<string, unknown> = { attempts: p.attempts };
+  if (p.attempts > 0 && p.perTryTimeoutMs !== null && p.perTryTimeoutMs > 0) out.perTryTimeoutMs = p.perTryTimeoutMs;
   if (p.retryOn !== null) {
-    const parts = p.retryOn.split(',').map((s) => s.trim());
+    const parts = p.retryOn.split(',').map((s) => s.trim()).filter((s) => s !== '');
     const codes = parts.filter((s) => /^[0-9]{3}$/.test(s)).map(Number);
     const policies = parts.filter((s) => !/^[0-9]{3}$/.test(s));
     if (codes.length > 0) {
@@ -403,26 +413,24 @@ function retryConfig(p: RetryPolicy): Record<string, unknown> {
 }
 
 /**
- * The retry filter applies to every request of the listener. Routes whose
- * retry policies differ cannot be expressed: that is reported, never
- * silently flattened.
+ * One retry filter for the listener. Its top-level fields are Istio's mesh
+ * default (`attempts: 2`), for routes without `retries`; every other policy
+ * is an entry of `policies` listing the routes (router route names) it
+ * serves, routes with the same policy sharing one entry. No filter when no
+ * route retries at all.
  */
-function retryFilter(routes: { route: string; policy: RetryPolicy }[], problems: string[]): Record<string, unknown> | null {
+function retryFilter(routes: { route: string; policy: RetryPolicy }[]): Record<string, unknown> | null {
+  if (routes.every((r) => r.policy.attempts === 0)) return null;
+  const defaultKey = JSON.stringify(retryConfig(DEFAULT_RETRY));
   const byConfig = new Map<string, string[]>();
   for (const r of routes) {
-    const key = JSON.stringify(retryConfig({ ...r.policy, perTryTimeoutMs: null }));
-    byConfig.set(key, [...(byConfig.get(key) ?? []), r.route]);
+    const key = JSON.stringify(retryConfig(r.policy));
+    if (key === defaultKey) continue;
+    const names = byConfig.get(key) ?? [];
+    if (!names.includes(r.route)) names.push(r.route);
+    byConfig.set(key, names);
   }
-  if (byConfig.size === 0) return null;
-  if (byConfig.size > 1) {
-    problems.push(
-      'routes of one listener have different retry policies, but the retry filter is listener-wide: ' +
-        [...byConfig].map(([cfg, names]) => `${cfg} for ${names.join(', ')}`).join('; ') +
-        ' (give every route the same "retries", or leave it out everywhere for the default attempts: 2)',
-    );
-    return null;
-  }
-  const config = JSON.parse([...byConfig.keys()][0]!) as { attempts: number };
-  if (config.attempts === 0) return null;
+  const config: Record<string, unknown> = JSON.parse(defaultKey) as Record<string, unknown>;
+  if (byConfig.size > 0) config.policies = [...byConfig].map(([key, names]) => ({ routes: names, ...(JSON.parse(key) as Record<string, unknown>) }));
   return { name: 'retry', module: 'builtin:retry', config };
 }

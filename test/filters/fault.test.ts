@@ -299,4 +299,76 @@ describe('fault filter (emulator)', () => {
     assert.equal(seqs[0], seqs[1]);
     assert.notEqual(seqs[0], 0);
   });
+
+  describe('routes', () => {
+    /** A stream whose route (the router's route_name property) is `route`; '' = none set. */
+    function onRoute(vm: Emulator, route: string, headers: Record<string, string> = {}): { s: EmulatedStream; action: string } {
+      const s = vm.newStream();
+      if (route !== '') s.state.set('route_name', Buffer.from(route));
+      const action = s.sendRequestHeaders({ ...GET, ...headers }, true);
+      return { s, action };
+    }
+
+    it('applies the fault only to the listed routes (by route_name)', async () => {
+      const vm = await load({ abort: { httpStatus: 503 }, routes: ['reviews/slow', 'ratings/0'] });
+      for (const [route, want] of [
+        ['reviews/slow', 'localReply'], ['ratings/0', 'localReply'],
+        ['reviews/1', 'continue'], ['', 'continue'], ['reviews/slow/x', 'continue'], ['Reviews/Slow', 'continue'],
+      ] as const) {
+        const { s, action } = onRoute(vm, route);
+        assert.equal(action, want, `route ${JSON.stringify(route)}`);
+        if (want === 'localReply') assert.equal(reply(s)!.status, 503);
+        else assert.equal(s.requestForwarded, true);
+        s.complete();
+      }
+      assert.equal(counter(vm, 'aborts_injected'), 2);
+      vm.close();
+    });
+
+    it('no request header selects the route: only the route_name property does', async () => {
+      const vm = await load({ delay: { fixedDelayMs: 50 }, routes: ['reviews/slow'] });
+      for (const h of [{ 'x-wasmesh-route': 'reviews/slow' }, { 'x-route-name': 'reviews/slow' }, { 'route-name': 'reviews/slow' }] as Record<string, string>[]) {
+        const { s, action } = onRoute(vm, 'reviews/1', h);
+        assert.equal(action, 'continue', JSON.stringify(h));
+        assert.equal(s.delays.length, 0);
+        s.complete();
+        const none = onRoute(vm, '', h);
+        assert.equal(none.action, 'continue', JSON.stringify(h));
+        none.s.complete();
+      }
+      const { s, action } = onRoute(vm, 'reviews/slow');
+      assert.equal(action, 'pause');
+      assert.deepEqual(s.delays, [50]);
+      s.complete();
+      vm.close();
+    });
+
+    it('is AND-ed with headers', async () => {
+      const vm = await load({ abort: { httpStatus: 418 }, routes: ['a'], headers: [{ name: 'end-user', exact: 'jason' }] });
+      assert.equal(onRoute(vm, 'a', { 'end-user': 'jason' }).action, 'localReply');
+      assert.equal(onRoute(vm, 'a', { 'end-user': 'bob' }).action, 'continue');
+      assert.equal(onRoute(vm, 'a').action, 'continue');
+      assert.equal(onRoute(vm, 'b', { 'end-user': 'jason' }).action, 'continue');
+      vm.close();
+    });
+
+    it('delay + abort on a route: the abort still comes after the delay', async () => {
+      const vm = await load({ delay: { fixedDelayMs: 20 }, abort: { httpStatus: 503 }, routes: ['a'] });
+      const { s, action } = onRoute(vm, 'a');
+      assert.equal(action, 'pause');
+      assert.equal(reply(s), null, 'not aborted before the delay');
+      const other = onRoute(vm, 'b');
+      assert.equal(other.action, 'continue');
+      other.s.complete();
+      s.complete();
+      vm.close();
+    });
+
+    it('refuses bad routes', async () => {
+      for (const bad of [{ routes: 'a' }, { routes: [] }, { routes: [''] }, { routes: [1] }, { routes: {} }]) {
+        await assert.rejects(load({ abort: { httpStatus: 503 }, ...bad }), /returned false|rejected its config/, JSON.stringify(bad));
+      }
+      (await load({ abort: { httpStatus: 503 }, routes: null })).close();
+    });
+  });
 });

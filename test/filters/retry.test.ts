@@ -393,4 +393,123 @@ describe('retry filter (emulator)', () => {
     many.forEach((s) => s.complete());
     off.close();
   });
+
+  describe('per-route policies', () => {
+    /** A stream whose route (the router's route_name property) is `route`; '' = none set. */
+    function onRoute(vm: Emulator, route: string, headers: Record<string, string> = GET, end = true): EmulatedStream {
+      const s = vm.newStream();
+      if (route !== '') s.state.set('route_name', Buffer.from(route));
+      s.sendRequestHeaders(headers, end);
+      return s;
+    }
+
+    /** How many tries a stream of `route` makes when every response is `status`. */
+    function tries(vm: Emulator, route: string, status: number, headers: Record<string, string> = GET): number {
+      const s = onRoute(vm, route, headers);
+      let n = 1;
+      while (respond(s, status)) n++;
+      assert.equal(attemptsHeader(s), String(n));
+      s.complete();
+      return n;
+    }
+
+    const CONFIG = {
+      attempts: 1, retryOn: '5xx', backoff: { baseMs: 0 },
+      policies: [
+        { routes: ['reviews/flaky', 'ratings/0'], attempts: 4, retryOn: 'gateway-error', backoff: { baseMs: 0 } },
+        { routes: ['reviews/codes'], attempts: 2, retryOn: 'retriable-status-codes', retriableStatusCodes: [429], backoff: { baseMs: 0 } },
+        { routes: ['reviews/none'], attempts: 0 },
+        { routes: ['reviews/post'], attempts: 1, retryOn: '5xx', retryNonIdempotent: true, perTryTimeoutMs: 700, maxReplayBytes: 10, backoff: { baseMs: 0 } },
+      ],
+    };
+
+    it('selects each route\'s policy by route_name; other routes get the top-level default', async () => {
+      const vm = await load(CONFIG);
+      // reviews/flaky and ratings/0 share the gateway-error policy with 4 retries.
+      assert.equal(tries(vm, 'reviews/flaky', 503), 5);
+      assert.equal(tries(vm, 'ratings/0', 502), 5);
+      assert.equal(tries(vm, 'reviews/flaky', 500), 1, '500 is not a gateway error');
+      // reviews/codes: only its 429, 2 retries.
+      assert.equal(tries(vm, 'reviews/codes', 429), 3);
+      assert.equal(tries(vm, 'reviews/codes', 503), 1);
+      // reviews/none: attempts 0.
+      assert.equal(tries(vm, 'reviews/none', 503), 1);
+      // No entry for the route, or no route name: the top-level policy (5xx, 1 retry).
+      for (const route of ['reviews/other', '', 'reviews/flaky/x', 'REVIEWS/FLAKY']) {
+        assert.equal(tries(vm, route, 500), 2, `route ${JSON.stringify(route)}`);
+        assert.equal(tries(vm, route, 429), 1, `route ${JSON.stringify(route)}`);
+      }
+      assert.equal(vm.failures.traps, 0);
+      vm.close();
+    });
+
+    it('applies the route\'s per-try timeout, replay cap and method rule', async () => {
+      const vm = await load(CONFIG);
+      const post = { ...GET, ':method': 'POST', 'content-length': '5' };
+      // reviews/post: per-try timeout 700 ms, body kept up to 10 bytes, POST retried.
+      const s = onRoute(vm, 'reviews/post', post, false);
+      assert.equal(s.route.perTryTimeoutMs, 700);
+      assert.equal(s.keptRequestBody, 10);
+      assert.ok(respond(s, 500), 'POST retried (retryNonIdempotent)');
+      s.complete();
+      // The default route: no per-try timeout, the default 64 KiB cap, POST not retried.
+      const d = onRoute(vm, 'reviews/other', post, false);
+      assert.equal(d.route.perTryTimeoutMs, 0);
+      assert.equal(d.keptRequestBody, 65536);
+      assert.ok(!respond(d, 500), 'POST not retried by the default policy');
+      d.complete();
+      // A route whose policy has no retries keeps no body.
+      const n = onRoute(vm, 'reviews/none', post, false);
+      assert.equal(n.keptRequestBody, 0);
+      n.complete();
+      vm.close();
+    });
+
+    it('reads route_name once, on the first request headers: a later change does not switch the policy', async () => {
+      const vm = await load(CONFIG);
+      const s = onRoute(vm, 'reviews/none');
+      s.state.set('route_name', Buffer.from('reviews/flaky'));
+      assert.ok(!respond(s, 503), 'still the reviews/none policy');
+      s.complete();
+      vm.close();
+    });
+
+    it('a policies entry without routes is the default policy', async () => {
+      const vm = await load({ policies: [{ routes: ['a'], attempts: 0 }, { attempts: 3, retryOn: '5xx', backoff: { baseMs: 0 } }] });
+      assert.equal(tries(vm, 'a', 500), 1);
+      assert.equal(tries(vm, 'b', 500), 4);
+      assert.equal(tries(vm, '', 500), 4);
+      vm.close();
+      // Fields left out of an entry take the built-in defaults (attempts 2, Istio's retryOn), not the top level's.
+      const inherit = await load({ attempts: 5, retryOn: '5xx', backoff: { baseMs: 0 }, policies: [{ routes: ['a'], backoff: { baseMs: 0 } }] });
+      assert.equal(tries(inherit, 'a', 503), 3);
+      assert.equal(tries(inherit, 'a', 500), 1);
+      assert.equal(tries(inherit, 'z', 500), 6);
+      inherit.close();
+    });
+
+    it('refuses bad policies', async () => {
+      for (const bad of [
+        { policies: {} },
+        { policies: [1] },
+        { policies: [{ routes: 'a', attempts: 1 }] },
+        { policies: [{ routes: [1], attempts: 1 }] },
+        { policies: [{ routes: [''], attempts: 1 }] },
+        { policies: [{ routes: ['a'], attempts: -1 }] },
+        { policies: [{ routes: ['a'], retryOn: 'bogus' }] },
+        { policies: [{ routes: ['a'], budget: false }] },
+        { policies: [{ routes: ['a'], atempts: 1 }] },
+        { policies: [{ routes: ['a'], backoff: { baseMs: 10, maxMs: 1 } }] },
+        { policies: [{ routes: ['a'] }, { routes: ['b', 'a'] }] },
+        { policies: [{ attempts: 1 }, { routes: [], attempts: 2 }] },
+        { attempts: 1, policies: [{ attempts: 3 }] },
+        { backoff: { baseMs: 1, maxMS: 5 } },
+      ]) {
+        await assert.rejects(load(bad), /returned false|rejected its config/, JSON.stringify(bad));
+      }
+      for (const good of [{ policies: [] }, { policies: null }, { budget: false, policies: [{ routes: ['a'], attempts: 1 }] }]) {
+        (await load(good)).close();
+      }
+    });
+  });
 });

@@ -10,8 +10,8 @@
 //
 // Configuration: see filters/fault/README.md.
 import {
-  Action, Counter, HttpContext, JsonObject, JsonType, JsonValue, LogLevel, RootContext,
-  callForeignFunction, currentTimeNanos, log, parseConfig, registerRoot,
+  Action, Counter, HttpContext, JsonArray, JsonObject, JsonType, JsonValue, LogLevel, RootContext,
+  callForeignFunction, currentTimeNanos, getPropertyString, log, parseConfig, registerRoot,
   setTickPeriod, stream,
 } from "wasmesh-sdk";
 
@@ -204,6 +204,8 @@ class FaultRoot extends RootContext {
   abortStatus: u32 = 0;
   abortPercent: f64 = 0;
   matchers: HeaderMatcher[] = new Array<HeaderMatcher>();
+  /** Route names (the router's route_name) the fault is restricted to; empty = every route. */
+  routes: string[] = new Array<string>();
 
   onConfigure(config: string): bool {
     const cfg = parseConfig(config);
@@ -294,6 +296,18 @@ class FaultRoot extends RootContext {
       }
     }
 
+    let routes = new Array<string>();
+    const rv = cfg.get("routes");
+    if (rv !== null && rv.type != JsonType.Null) {
+      const ra = rv.type == JsonType.Array ? changetype<JsonArray>(rv).toStringArray() : null;
+      if (ra === null) fail("\"routes\" must be a list of route names");
+      else if (ra.length == 0) fail("\"routes\" is empty, so the fault would apply nowhere (leave it out to apply to every route)");
+      else {
+        for (let i = 0; i < ra.length; i++) if (unchecked(ra[i]).length == 0) fail("\"routes[" + i.toString() + "]\" is an empty route name");
+        routes = ra;
+      }
+    }
+
     const sv = cfg.get("seed");
     let seed: u64 = 0;
     if (sv !== null) {
@@ -304,7 +318,7 @@ class FaultRoot extends RootContext {
 
     for (let i = 0; i < cfg.keys.length; i++) {
       const k = unchecked(cfg.keys[i]);
-      if (k != "delay" && k != "abort" && k != "headers" && k != "seed") fail("unknown field \"" + k + "\"");
+      if (k != "delay" && k != "abort" && k != "headers" && k != "routes" && k != "seed") fail("unknown field \"" + k + "\"");
     }
     if (configError.length > 0) {
       log.error("invalid configuration: " + configError);
@@ -315,12 +329,14 @@ class FaultRoot extends RootContext {
     this.abortStatus = <u32>abortStatus;
     this.abortPercent = abortPercent;
     this.matchers = matchers;
+    this.routes = routes;
     // A fixed seed makes selection reproducible (tests); otherwise each VM
     // seeds from the host's random source, so workers draw different sequences.
     rngState = sv !== null ? seed : entropySeed();
     if (log.enabled(LogLevel.Info)) {
       log.info("delay " + this.delayMs.toString() + " ms at " + delayPercent.toString() + "%, abort " +
-        abortStatus.toString() + " at " + abortPercent.toString() + "%, " + matchers.length.toString() + " header matcher(s)");
+        abortStatus.toString() + " at " + abortPercent.toString() + "%, " + matchers.length.toString() + " header matcher(s)" +
+        (routes.length > 0 ? ", routes " + routes.join(",") : ", every route"));
     }
     return true;
   }
@@ -359,6 +375,11 @@ class FaultStream extends HttpContext {
 
   onRequestHeaders(headers: u32, endOfStream: bool): Action {
     const cfg = this.cfg;
+    if (cfg.routes.length > 0) {
+      // The router, earlier in the chain, set route_name for the route it picked.
+      const r = getPropertyString(["route_name"]);
+      if (r === null || r.length == 0 || !cfg.routes.includes(r)) return Action.Continue;
+    }
     const m = cfg.matchers;
     for (let i = 0; i < m.length; i++) {
       if (!unchecked(m[i]).matches(this)) return Action.Continue;

@@ -114,18 +114,18 @@ function numberField(o: JsonObject, key: string, prefix: string, def: f64, min: 
   return n;
 }
 
-function boolField(o: JsonObject, key: string, def: bool): bool {
+function boolField(o: JsonObject, key: string, prefix: string, def: bool): bool {
   const v = o.get(key);
   if (v === null) return def;
   if (v.type != JsonType.Bool) {
-    fail("\"" + key + "\" must be true or false");
+    fail("\"" + prefix + key + "\" must be true or false");
     return def;
   }
   return v.asBool();
 }
 
 /** "5xx,gateway-error" or ["5xx", "gateway-error"] -> bit set. */
-function parseRetryOn(o: JsonObject): u32 {
+function parseRetryOn(o: JsonObject, prefix: string): u32 {
   const v = o.get("retryOn");
   let names: string[];
   if (v === null) {
@@ -135,12 +135,12 @@ function parseRetryOn(o: JsonObject): u32 {
   } else if (v.type == JsonType.Array) {
     const a = changetype<JsonArray>(v).toStringArray();
     if (a === null) {
-      fail("\"retryOn\" must be a string or an array of strings");
+      fail("\"" + prefix + "retryOn\" must be a string or an array of strings");
       return 0;
     }
     names = a;
   } else {
-    fail("\"retryOn\" must be a string or an array of strings");
+    fail("\"" + prefix + "retryOn\" must be a string or an array of strings");
     return 0;
   }
   let bits: u32 = 0;
@@ -149,7 +149,7 @@ function parseRetryOn(o: JsonObject): u32 {
     if (name.length == 0) continue;
     const bit = policyBit(name);
     if (bit == 0) {
-      fail("unknown retryOn policy \"" + name + "\" (supported: " + POLICY_NAMES.join(", ") + ")");
+      fail("\"" + prefix + "retryOn\": unknown policy \"" + name + "\" (supported: " + POLICY_NAMES.join(", ") + ")");
       return 0;
     }
     bits |= bit;
@@ -157,7 +157,18 @@ function parseRetryOn(o: JsonObject): u32 {
   return bits;
 }
 
-class RetryRoot extends RootContext {
+/** Fields of one retry policy (top level = the default policy, or an entry of `policies`). */
+const POLICY_FIELDS: string[] = [
+  "attempts", "perTryTimeoutMs", "retryOn", "retriableStatusCodes", "backoff", "retryNonIdempotent", "maxReplayBytes",
+];
+
+function isPolicyField(k: string): bool {
+  for (let i = 0; i < POLICY_FIELDS.length; i++) if (unchecked(POLICY_FIELDS[i]) == k) return true;
+  return false;
+}
+
+/** One retry policy: what is retried, how often, with which backoff. */
+class Policy {
   /** Retries after the first try (Istio `attempts`). */
   attempts: u32 = 2;
   perTryTimeoutMs: u32 = 0;
@@ -165,49 +176,144 @@ class RetryRoot extends RootContext {
   statusCodes: u32[] = [503];
   baseMs: u32 = 25;
   maxMs: u32 = 250;
+  retryNonIdempotent: bool = false;
+  maxReplayBytes: u32 = 65536;
+  /** For logs: "default" or the routes it serves. */
+  label: string = "default";
+
+  /** Exponential backoff with full jitter: uniform in [0, min(max, base * 2^n)], n = retries so far. */
+  backoff(n: u32): u32 {
+    let ceiling = <f64>this.baseMs * Math.pow(2, <f64>n);
+    if (ceiling > <f64>this.maxMs) ceiling = <f64>this.maxMs;
+    const v = Math.floor(Math.random() * (ceiling + 1));
+    return <u32>(v > ceiling ? ceiling : v);
+  }
+
+  isRetriableCode(status: u32): bool {
+    const codes = this.statusCodes;
+    for (let i = 0; i < codes.length; i++) if (unchecked(codes[i]) == status) return true;
+    return false;
+  }
+
+  describe(): string {
+    return this.label + ": attempts=" + this.attempts.toString() + " retryOn=" + policyList(this.retryOn) +
+      " perTryTimeoutMs=" + this.perTryTimeoutMs.toString() + " backoff=" + this.baseMs.toString() + ".." + this.maxMs.toString() + "ms";
+  }
+}
+
+/** Reads the policy fields of `o` (fields left out take the built-in defaults); `prefix` names `o` in errors. */
+function readPolicy(o: JsonObject, prefix: string): Policy {
+  const p = new Policy();
+  p.attempts = <u32>intField(o, "attempts", prefix, 2, 0, 100);
+  p.perTryTimeoutMs = <u32>intField(o, "perTryTimeoutMs", prefix, 0, 0, 0xffffffff);
+  p.retryOn = parseRetryOn(o, prefix);
+
+  const codes = new Array<u32>();
+  const cv = o.get("retriableStatusCodes");
+  if (cv === null) {
+    codes.push(503);
+  } else {
+    const a = cv.asArray();
+    if (a === null) fail("\"" + prefix + "retriableStatusCodes\" must be an array of status codes");
+    else {
+      for (let i = 0; i < a.length; i++) {
+        const c = a.at(i)!.asInt(-1);
+        if (c < 100 || c > 599) {
+          fail("\"" + prefix + "retriableStatusCodes\" holds " + a.at(i)!.stringify() + ", not a status code (100-599)");
+          break;
+        }
+        codes.push(<u32>c);
+      }
+    }
+  }
+  p.statusCodes = codes;
+
+  let baseMs: i64 = 25;
+  let maxMs: i64 = 250;
+  const bv = o.get("backoff");
+  if (bv !== null) {
+    const b = bv.asObject();
+    if (b === null) fail("\"" + prefix + "backoff\" must be an object {baseMs, maxMs}");
+    else {
+      baseMs = intField(b, "baseMs", prefix + "backoff.", 25, 0, 3600000);
+      maxMs = intField(b, "maxMs", prefix + "backoff.", baseMs * 10, 0, 3600000);
+      if (maxMs < baseMs) fail("\"" + prefix + "backoff.maxMs\" (" + maxMs.toString() + ") must not be below \"" + prefix + "backoff.baseMs\" (" + baseMs.toString() + ")");
+      for (let i = 0; i < b.keys.length; i++) {
+        const k = unchecked(b.keys[i]);
+        if (k != "baseMs" && k != "maxMs") fail("unknown field \"" + prefix + "backoff." + k + "\"");
+      }
+    }
+  }
+  p.baseMs = <u32>baseMs;
+  p.maxMs = <u32>maxMs;
+  p.retryNonIdempotent = boolField(o, "retryNonIdempotent", prefix, false);
+  p.maxReplayBytes = <u32>intField(o, "maxReplayBytes", prefix, 65536, 0, 1 << 30);
+  return p;
+}
+
+class RetryRoot extends RootContext {
+  /** The policy of streams whose route matches no entry of `policies`. */
+  defaultPolicy: Policy = new Policy();
+  /** Route name -> policy, from `policies`. */
+  byRoute: Map<string, Policy> = new Map<string, Policy>();
   budgetEnabled: bool = true;
   budgetPercent: f64 = 20;
   minRetryConcurrency: i64 = 3;
-  retryNonIdempotent: bool = false;
-  maxReplayBytes: u32 = 65536;
 
   onConfigure(config: string): bool {
     const cfg = parseConfig(config);
     if (cfg === null) return false;
     configError = "";
-    const attempts = intField(cfg, "attempts", "", 2, 0, 100);
-    const perTry = intField(cfg, "perTryTimeoutMs", "", 0, 0, 0xffffffff);
-    const retryOn = parseRetryOn(cfg);
-
-    const codes = new Array<u32>();
-    const cv = cfg.get("retriableStatusCodes");
-    if (cv === null) {
-      codes.push(503);
-    } else {
-      const a = cv.asArray();
-      if (a === null) fail("\"retriableStatusCodes\" must be an array of status codes");
-      else {
-        for (let i = 0; i < a.length; i++) {
-          const c = a.at(i)!.asInt(-1);
-          if (c < 100 || c > 599) {
-            fail("\"retriableStatusCodes\" holds " + a.at(i)!.stringify() + ", not a status code (100-599)");
-            break;
-          }
-          codes.push(<u32>c);
-        }
-      }
+    let def = readPolicy(cfg, "");
+    let topLevelPolicyFields = false;
+    for (let i = 0; i < cfg.keys.length; i++) {
+      const k = unchecked(cfg.keys[i]);
+      if (isPolicyField(k)) topLevelPolicyFields = true;
+      else if (k != "budget" && k != "policies") fail("unknown field \"" + k + "\"");
     }
 
-    let baseMs: i64 = 25;
-    let maxMs: i64 = 250;
-    const bv = cfg.get("backoff");
-    if (bv !== null) {
-      const b = bv.asObject();
-      if (b === null) fail("\"backoff\" must be an object {baseMs, maxMs}");
+    const byRoute = new Map<string, Policy>();
+    const pv = cfg.get("policies");
+    let defaultEntry = -1;
+    if (pv !== null && pv.type != JsonType.Null) {
+      const arr = pv.asArray();
+      if (arr === null) fail("\"policies\" must be a list of {routes, attempts, retryOn, ...}");
       else {
-        baseMs = intField(b, "baseMs", "backoff.", 25, 0, 3600000);
-        maxMs = intField(b, "maxMs", "backoff.", baseMs * 10, 0, 3600000);
-        if (maxMs < baseMs) fail("\"backoff.maxMs\" (" + maxMs.toString() + ") must not be below \"backoff.baseMs\" (" + baseMs.toString() + ")");
+        for (let i = 0; i < arr.length; i++) {
+          const prefix = "policies[" + i.toString() + "].";
+          const o = arr.at(i)!.asObject();
+          if (o === null) {
+            fail("\"policies[" + i.toString() + "]\" must be an object {routes, attempts, retryOn, ...}");
+            break;
+          }
+          for (let j = 0; j < o.keys.length; j++) {
+            const k = unchecked(o.keys[j]);
+            if (k != "routes" && !isPolicyField(k)) fail("unknown field \"" + prefix + k + "\"" + (k == "budget" ? " (the budget is filter-wide: set it at the top level)" : ""));
+          }
+          const p = readPolicy(o, prefix);
+          let routes = new Array<string>();
+          const rv = o.get("routes");
+          if (rv !== null && rv.type != JsonType.Null) {
+            const ra = rv.type == JsonType.Array ? changetype<JsonArray>(rv).toStringArray() : null;
+            if (ra === null) fail("\"" + prefix + "routes\" must be a list of route names");
+            else routes = ra;
+          }
+          if (routes.length == 0) {
+            // An entry without routes is the default policy.
+            if (defaultEntry >= 0) fail("\"" + prefix + "routes\" is empty, but policies[" + defaultEntry.toString() + "] is already the default policy");
+            else if (topLevelPolicyFields) fail("\"" + prefix + "routes\" is empty (the default policy), but the top level already sets default policy fields");
+            defaultEntry = i;
+            def = p;
+            continue;
+          }
+          for (let j = 0; j < routes.length; j++) {
+            const r = unchecked(routes[j]);
+            if (r.length == 0) fail("\"" + prefix + "routes\" holds an empty route name");
+            else if (byRoute.has(r)) fail("route \"" + r + "\" is in more than one policy (" + prefix + "routes)");
+            else byRoute.set(r, p);
+          }
+          p.label = "routes " + routes.join(",");
+        }
       }
     }
 
@@ -228,50 +334,40 @@ class RetryRoot extends RootContext {
       }
     }
 
-    const nonIdempotent = boolField(cfg, "retryNonIdempotent", false);
-    const maxReplay = intField(cfg, "maxReplayBytes", "", 65536, 0, 1 << 30);
-
-    for (let i = 0; i < cfg.keys.length; i++) {
-      const k = unchecked(cfg.keys[i]);
-      if (k != "attempts" && k != "perTryTimeoutMs" && k != "retryOn" && k != "retriableStatusCodes" &&
-        k != "backoff" && k != "budget" && k != "retryNonIdempotent" && k != "maxReplayBytes") {
-        fail("unknown field \"" + k + "\"");
-      }
-    }
     if (configError.length > 0) {
       log.error("invalid configuration: " + configError);
       return false;
     }
-    this.attempts = <u32>attempts;
-    this.perTryTimeoutMs = <u32>perTry;
-    this.retryOn = retryOn;
-    this.statusCodes = codes;
-    this.baseMs = <u32>baseMs;
-    this.maxMs = <u32>maxMs;
+    this.defaultPolicy = def;
+    this.byRoute = byRoute;
     this.budgetEnabled = budgetEnabled;
     this.budgetPercent = percent;
     this.minRetryConcurrency = minConc;
-    this.retryNonIdempotent = nonIdempotent;
-    this.maxReplayBytes = <u32>maxReplay;
     seedJitter();
     if (log.enabled(LogLevel.Info)) {
-      log.info("attempts=" + attempts.toString() + " retryOn=" + policyList(retryOn) +
-        " perTryTimeoutMs=" + perTry.toString() + " backoff=" + baseMs.toString() + ".." + maxMs.toString() + "ms" +
-        (budgetEnabled ? " budget=" + percent.toString() + "%/min " + minConc.toString() : " budget=off"));
+      let text = def.describe();
+      const seen = new Array<Policy>();
+      const vals = byRoute.values();
+      for (let i = 0; i < vals.length; i++) {
+        const p = unchecked(vals[i]);
+        if (seen.indexOf(p) < 0) {
+          seen.push(p);
+          text += "; " + p.describe();
+        }
+      }
+      log.info(text + (budgetEnabled ? "; budget=" + percent.toString() + "%/min " + minConc.toString() : "; budget=off"));
     }
     return true;
   }
 
-  newHttpContext(id: u32): HttpContext {
-    return new RetryStream(id, this);
+  /** The policy for a stream of route `name` ("" = no named route). */
+  policyFor(name: string): Policy {
+    if (name.length > 0 && this.byRoute.has(name)) return this.byRoute.get(name);
+    return this.defaultPolicy;
   }
 
-  /** Exponential backoff with full jitter: uniform in [0, min(max, base * 2^n)], n = retries so far. */
-  backoff(n: u32): u32 {
-    let ceiling = <f64>this.baseMs * Math.pow(2, <f64>n);
-    if (ceiling > <f64>this.maxMs) ceiling = <f64>this.maxMs;
-    const v = Math.floor(Math.random() * (ceiling + 1));
-    return <u32>(v > ceiling ? ceiling : v);
+  newHttpContext(id: u32): HttpContext {
+    return new RetryStream(id, this);
   }
 
   /** Envoy's retry budget: active retries < max(minRetryConcurrency, percent% of active requests). */
@@ -282,11 +378,6 @@ class RetryRoot extends RootContext {
     return activeRetries < limit;
   }
 
-  isRetriableCode(status: u32): bool {
-    const codes = this.statusCodes;
-    for (let i = 0; i < codes.length; i++) if (unchecked(codes[i]) == status) return true;
-    return false;
-  }
 }
 
 function policyList(bits: u32): string {
@@ -309,6 +400,8 @@ class RetryStream extends HttpContext {
   private idempotent: bool = true;
   /** Clock (ms) at which the current attempt was dispatched, approximately. */
   private attemptStartMs: u64 = 0;
+  /** This stream's policy, chosen by route_name on the first request headers. */
+  private policy: Policy | null = null;
 
   constructor(id: u32, readonly cfg: RetryRoot) {
     super(id, cfg);
@@ -319,7 +412,13 @@ class RetryStream extends HttpContext {
       this.counted = true;
       activeRequests++;
     }
-    const cfg = this.cfg;
+    let cfg = this.policy;
+    if (cfg === null) {
+      // The router (earlier in the chain) has set route_name by now.
+      const r = getPropertyString(["route_name"]);
+      cfg = this.cfg.policyFor(r !== null ? r : "");
+      this.policy = cfg;
+    }
     this.idempotent = isIdempotent(this.request.method);
     this.attemptStartMs = currentTimeMillis();
     if (cfg.attempts > 0 && !endOfStream) {
@@ -340,7 +439,12 @@ class RetryStream extends HttpContext {
 
   onResponseHeaders(headers: u32, endOfStream: bool): Action {
     this.endRetry(); // the retried attempt (if any) has its answer
-    const cfg = this.cfg;
+    let p = this.policy;
+    if (p === null) {
+      p = this.cfg.defaultPolicy; // no request headers seen (should not happen)
+      this.policy = p;
+    }
+    const cfg = p!;
     const status = this.response.status;
     const f = getPropertyString(["response", "flags"]);
     const flags = f !== null ? f : "";
@@ -351,7 +455,7 @@ class RetryStream extends HttpContext {
       } else if (this.retries >= cfg.attempts) {
         rqRetryExhausted.increment();
         if (log.enabled(LogLevel.Debug)) log.debug("retries exhausted after " + (this.retries + 1).toString() + " attempts");
-      } else if (!cfg.budgetAllows()) {
+      } else if (!this.cfg.budgetAllows()) {
         rqRetryBudgetExceeded.increment();
         if (log.enabled(LogLevel.Debug)) log.debug("retry budget exceeded: " + activeRetries.toString() + " active retries, " + activeRequests.toString() + " active requests");
       } else {
@@ -419,7 +523,7 @@ class RetryStream extends HttpContext {
       if (flags == "UT") {
         if (this.isConnectTimeout()) return ON_CONNECT_FAILURE | ON_RESET_BEFORE_REQUEST | ON_RESET | ON_5XX | ON_GATEWAY_ERROR;
         // Only a per-try timeout is retried; the request's global timeout is final (Envoy).
-        const perTry = this.cfg.perTryTimeoutMs;
+        const perTry = this.policy!.perTryTimeoutMs;
         if (perTry == 0) return 0;
         const now = currentTimeMillis();
         const elapsed = now > this.attemptStartMs ? now - this.attemptStartMs : 0;
@@ -436,7 +540,7 @@ class RetryStream extends HttpContext {
     if (status >= 500 && status <= 599) k |= ON_5XX;
     if (status >= 502 && status <= 504) k |= ON_GATEWAY_ERROR;
     if (status == 409) k |= ON_RETRIABLE_4XX;
-    if (this.cfg.isRetriableCode(status)) k |= ON_STATUS_CODES;
+    if (this.policy!.isRetriableCode(status)) k |= ON_STATUS_CODES;
     const g = this.response.headers.get("grpc-status");
     if (g !== null) {
       const code = I32.parseInt(g, 10);

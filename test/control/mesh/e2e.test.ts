@@ -2,8 +2,10 @@
 // v1/v2/v3), the issue's DestinationRule and 90/10 VirtualService bound to a
 // Gateway, translated into a gateway config and run in a real proxy. 2000
 // requests must split 90/10 within ±3 points; a second route with a fault
-// delay checks that per-route faults (router marker header + fault filter)
-// hit only their route.
+// delay checks that per-route faults (the fault filter's `routes`, matched
+// against the router's route_name) hit only their route, whatever headers the
+// client sends; a third route with its own retry policy checks that the retry
+// filter's per-route `policies` apply to that route only.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
@@ -36,6 +38,14 @@ spec:
     - destination:
         host: reviews
         subset: v2
+  - name: flaky
+    match:
+    - uri: { prefix: /flaky }
+    retries: { attempts: 3, retryOn: 5xx }
+    route:
+    - destination:
+        host: reviews
+        subset: v3
   - route:
     - destination:
         host: reviews
@@ -50,9 +60,28 @@ spec:
 describe('control/mesh e2e: gateway from Istio resources', () => {
   const upstreams: Upstream[] = [];
   let proxy: RunningProxy;
+  /** Requests seen by the upstreams, by path. */
+  const hits: Record<string, number> = {};
+  /** Request header names that reached any upstream. */
+  const seenHeaders = new Set<string>();
 
   before(async () => {
-    for (const v of ['v1', 'v2', 'v3']) upstreams.push(await startUpstream((_req, res) => res.end(v), v));
+    for (const v of ['v1', 'v2', 'v3']) {
+      upstreams.push(
+        await startUpstream((req, res) => {
+          const p = req.url ?? '';
+          hits[p] = (hits[p] ?? 0) + 1;
+          for (const h of Object.keys(req.headers)) seenHeaders.add(h);
+          // /flaky*: 500 twice, then 200; /fail: always 500.
+          if ((p.startsWith('/flaky') && hits[p]! <= 2) || p.includes('/fail')) {
+            res.statusCode = 500;
+            res.end(`${v} failed`);
+            return;
+          }
+          res.end(v);
+        }, v),
+      );
+    }
     const mesh = parseMesh(
       `${reviewsService(upstreams.map((u) => u.address) as [string, string, string])}---\n${RULE}\n---\n${gateway()}---\n${VIRTUAL_SERVICE}`,
       'mesh.yaml',
@@ -100,10 +129,37 @@ describe('control/mesh e2e: gateway from Istio resources', () => {
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), 'v2');
     assert.ok(took >= 390, `took ${took} ms`);
-    // A client cannot select the fault by sending the router's marker header on another route.
-    const t2 = Date.now();
-    const r2 = await request({ port: proxy.port, path: '/reviews/1', headers: { host: 'reviews', 'x-wasmesh-route': 'reviews/slow' } });
-    assert.equal(r2.status, 200);
-    assert.ok(Date.now() - t2 < 390, `took ${Date.now() - t2} ms`);
+    // No marker header reaches the upstream.
+    assert.ok(!seenHeaders.has('x-wasmesh-route'), [...seenHeaders].join(', '));
+    // A client cannot select the fault on another route by sending headers: the fault follows the
+    // route the router picked (the route_name property), which no request header sets.
+    for (const headers of [
+      { 'x-wasmesh-route': 'reviews/slow' },
+      { 'x-wasmesh-route': 'slow' },
+      { 'x-route-name': 'reviews/slow', 'route-name': 'reviews/slow', 'x-envoy-fault-delay-request': '400' },
+    ]) {
+      const t2 = Date.now();
+      const r2 = await request({ port: proxy.port, path: '/reviews/1', headers: { host: 'reviews', ...headers } });
+      assert.equal(r2.status, 200);
+      assert.ok(Date.now() - t2 < 390, `${JSON.stringify(headers)}: took ${Date.now() - t2} ms`);
+    }
+  });
+
+  it("retries by the route's own policy: 5xx on /flaky, the default (503 only) elsewhere", async () => {
+    const r = await request({ port: proxy.port, path: '/flaky/1', headers: { host: 'reviews' } });
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal(r.body.toString(), 'v3');
+    assert.equal(r.headers['x-wasmesh-attempts'], '3');
+    assert.equal(hits['/flaky/1'], 3);
+    // The split route has Istio's default policy: a 500 is not retried.
+    const d = await request({ port: proxy.port, path: '/reviews/fail', headers: { host: 'reviews' } });
+    assert.equal(d.status, 500);
+    assert.equal(d.headers['x-wasmesh-attempts'], '1');
+    assert.equal(hits['/reviews/fail'], 1);
+    // /flaky/fail: 500 every time, so 1 + 3 attempts.
+    const f = await request({ port: proxy.port, path: '/flaky/fail', headers: { host: 'reviews' } });
+    assert.equal(f.status, 500);
+    assert.equal(f.headers['x-wasmesh-attempts'], '4');
+    assert.equal(hits['/flaky/fail'], 4);
   });
 });

@@ -2,7 +2,7 @@
 // subset, the router's 90/10 weighted split, and the 7 s fault on its route.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { buildProxyConfig, buildProxyDocument, parseMesh, ROUTE_HEADER } from '../../../control/mesh';
+import { buildProxyConfig, buildProxyDocument, parseMesh, renderProxyConfig } from '../../../control/mesh';
 import { ISSUE_DESTINATION_RULE_AND_SPLIT, ISSUE_FAULT_VIRTUAL_SERVICE, gateway, reviewsService } from './fixtures';
 
 const SERVICE = reviewsService(['10.0.0.1:9080', '10.0.0.2:9080', '10.0.0.3:9080']);
@@ -63,12 +63,13 @@ describe('control/mesh: issue 4 documents', () => {
       name: 'reviews/0',
       match: { prefix: '/' },
       route: { cluster: 'reviews|v3' },
-      requestHeadersToAdd: [{ name: ROUTE_HEADER, value: 'reviews/0', append: false }],
     });
+    // Restricted to its route by the router's route_name, with no marker header.
     assert.deepEqual(filter(config, 'fault-0').config, {
       delay: { fixedDelayMs: 7000, percentage: 100 },
-      headers: [{ name: ROUTE_HEADER, exact: 'reviews/0' }],
+      routes: ['reviews/0'],
     });
+    assert.doesNotMatch(renderProxyConfig(mesh, { kind: 'sidecar' }), /x-wasmesh-route/);
   });
 
   it('applies DestinationRule traffic policies to the subset clusters', () => {
@@ -165,10 +166,53 @@ spec:
     assert.deepEqual(a.requestHeadersToRemove, ['x-c']);
     assert.deepEqual(a.responseHeadersToRemove, ['server']);
     assert.deepEqual(old, { name: 'bookinfo/old', match: { path: '/old' }, redirect: { path: '/new', responseCode: 302 } });
-    assert.deepEqual(filter(config, 'retry').config, { attempts: 3, retryOn: '5xx,retriable-status-codes', retriableStatusCodes: [503] });
+    // Istio's default for routes without retries; the api route's own policy (its perTryTimeout too,
+    // so that the filter can tell a per-try timeout from the global one).
+    assert.deepEqual(filter(config, 'retry').config, {
+      attempts: 2,
+      policies: [{ routes: ['bookinfo/api'], attempts: 3, perTryTimeoutMs: 1000, retryOn: '5xx,retriable-status-codes', retriableStatusCodes: [503] }],
+    });
   });
 
-  it('refuses routes of one listener with different retry policies, saying why', () => {
+  it('gives routes with different retry policies their own policy in one retry filter', () => {
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ uri: { prefix: /a } }, { uri: { prefix: /aa } }]
+    retries: { attempts: 5 }
+    route: [{ destination: { host: reviews } }]
+  - name: none
+    match: [{ uri: { prefix: /none } }]
+    retries: { attempts: 0, perTryTimeout: 1s }
+    route: [{ destination: { host: reviews } }]
+  - name: also-five
+    match: [{ uri: { prefix: /b } }]
+    retries: { attempts: 5 }
+    route: [{ destination: { host: reviews } }]
+  - name: same-as-default
+    match: [{ uri: { prefix: /c } }]
+    retries: { attempts: 2 }
+    route: [{ destination: { host: reviews } }]
+  - route: [{ destination: { host: reviews } }]
+`;
+    const mesh = parseMesh(`${SERVICE}---\n${vs}`);
+    const config = buildProxyConfig(mesh, { kind: 'sidecar' });
+    assert.deepEqual(config.listeners[0]!.filters.map((f) => f.name), ['router', 'retry']);
+    assert.deepEqual(filter(config, 'retry').config, {
+      attempts: 2,
+      policies: [
+        { routes: ['reviews/0', 'reviews/also-five'], attempts: 5 },
+        { routes: ['reviews/none'], attempts: 0 },
+      ],
+    });
+    // attempts 0 sets no per-try timeout in the router either.
+    assert.equal(filter(config, 'router').config.virtualHosts[0].routes[2].route.perTryTimeoutMs, undefined);
+  });
+
+  it('leaves the retry filter out when no route retries', () => {
     const vs = `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }
@@ -176,16 +220,71 @@ spec:
   hosts: [reviews]
   http:
   - match: [{ uri: { prefix: /a } }]
-    retries: { attempts: 5 }
+    retries: { attempts: 0 }
     route: [{ destination: { host: reviews } }]
-  - route: [{ destination: { host: reviews } }]
+  - retries: { attempts: 0 }
+    route: [{ destination: { host: reviews } }]
+`;
+    const config = buildProxyConfig(parseMesh(`${SERVICE}---\n${vs}`), { kind: 'sidecar' });
+    assert.deepEqual(config.listeners[0]!.filters.map((f) => f.name), ['router']);
+  });
+
+  it('puts one fault filter per faulty route, restricted by route name, and no marker header anywhere', () => {
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: shop }
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  http:
+  - name: slow
+    match: [{ uri: { prefix: /slow } }, { headers: { x-slow: { exact: "1" } } }]
+    fault: { delay: { fixedDelay: 1s, percentage: { value: 50 } } }
+    route: [{ destination: { host: reviews.default.svc.cluster.local } }]
+  - name: broken
+    match: [{ uri: { prefix: /broken } }]
+    fault: { abort: { httpStatus: 503, percentage: { value: 100 } } }
+    route: [{ destination: { host: reviews.default.svc.cluster.local } }]
+  - route: [{ destination: { host: reviews.default.svc.cluster.local } }]
 `;
     const mesh = parseMesh(`${SERVICE}---\n${vs}`);
-    assert.throws(() => buildProxyConfig(mesh, { kind: 'sidecar' }), (e: any) => {
+    const config = buildProxyConfig(mesh, { kind: 'sidecar' });
+    assert.deepEqual(config.listeners[0]!.filters.map((f) => f.name), ['router', 'fault-0', 'fault-1', 'retry']);
+    assert.deepEqual(filter(config, 'fault-0').config, { delay: { fixedDelayMs: 1000, percentage: 50 }, routes: ['shop/reviews/slow'] });
+    assert.deepEqual(filter(config, 'fault-1').config, { abort: { httpStatus: 503, percentage: 100 }, routes: ['shop/reviews/broken'] });
+    const routes = filter(config, 'router').config.virtualHosts[0].routes;
+    // Both matches of "slow" become router routes with the same name, so the fault follows either.
+    assert.deepEqual(routes.map((r: any) => r.name), ['shop/reviews/slow', 'shop/reviews/slow', 'shop/reviews/broken', 'shop/reviews/2']);
+    for (const r of routes) {
+      assert.equal(r.requestHeadersToAdd, undefined);
+      assert.equal(r.requestHeadersToRemove, undefined);
+    }
+    assert.doesNotMatch(renderProxyConfig(mesh, { kind: 'sidecar' }), /x-wasmesh-route/);
+  });
+
+  it('refuses a route name shared by two routes when a fault or retry policy would leak across', () => {
+    const vs = (second: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - name: x
+    match: [{ uri: { prefix: /a } }]
+    fault: { abort: { httpStatus: 503 } }
+    route: [{ destination: { host: reviews } }]
+  - name: x
+${second}    route: [{ destination: { host: reviews } }]
+`;
+    assert.throws(() => buildProxyConfig(parseMesh(`${SERVICE}---\n${vs('')}`), { kind: 'sidecar' }), (e: any) => {
       assert.equal(e.code, 'WASMESH_ERR_CONFIG');
-      assert.match(e.problems[0], /different retry policies, but the retry filter is listener-wide: \{"attempts":5\} for reviews\/0; \{"attempts":2\} for reviews\/1/);
+      assert.match(e.problems[0], /route name "reviews\/x" is used by VirtualService default\/reviews http\[0\] and VirtualService default\/reviews http\[1\]; .* a fault of one would apply to the other/);
       return true;
     });
+    const noFault = vs('').replace('    fault: { abort: { httpStatus: 503 } }\n', '    retries: { attempts: 4 }\n');
+    assert.throws(() => buildProxyConfig(parseMesh(`${SERVICE}---\n${noFault}`), { kind: 'sidecar' }), /the retry policy of one would apply to the other/);
+    // The same policy on both is harmless.
+    const same = noFault.replace('  - name: x\n    route', '  - name: x\n    retries: { attempts: 4 }\n    route');
+    assert.doesNotThrow(() => buildProxyConfig(parseMesh(`${SERVICE}---\n${same}`), { kind: 'sidecar' }));
   });
 
   it('reports a routed subset that selects no endpoints', () => {
