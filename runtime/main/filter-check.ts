@@ -6,11 +6,10 @@ import type { ProxyConfig } from '../config/types';
 import { WasmResult } from '../wasm/abi';
 import type { CalloutDispatcher } from '../wasm/env';
 import { compileModule, readModule } from '../wasm/loader';
-import { LOG_LEVELS, type PluginSpec } from '../wasm/plugin';
 import { PluginVm } from '../wasm/vm';
 import { createWasmSharedState } from '../wasm/shared';
 import { sharedStores, workerVmEnv } from '../worker/wasm-env';
-import { configurationBytes } from './filter-specs';
+import { pluginSpec } from './filter-specs';
 
 const NO_CLUSTERS: CalloutDispatcher = { dispatch: () => WasmResult.NotFound };
 
@@ -24,20 +23,7 @@ export async function checkFilters(config: ProxyConfig): Promise<string[]> {
       const at = `listeners[${li}].filters[${fi}]`;
       try {
         const compiled = await compileModule(f.name, await readModule(f.name, f.module), f.maxMemoryBytes);
-        const spec: PluginSpec = {
-          name: f.name,
-          rootId: f.rootId,
-          vmId: f.vmId,
-          abi: compiled.abi,
-          module: compiled.module,
-          sha256: compiled.sha256,
-          configuration: configurationBytes(f.config),
-          failurePolicy: f.failurePolicy,
-          budget: f.executionBudget,
-          maxBufferedBody: f.maxBufferedBody,
-          maxMemoryBytes: f.maxMemoryBytes,
-          logLevel: LOG_LEVELS[f.logLevel]!,
-        };
+        const spec = pluginSpec(f, compiled);
         const vm = new PluginVm(spec, env, { onFailure: () => undefined });
         vm.start();
         vm.close();
