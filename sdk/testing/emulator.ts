@@ -3,6 +3,7 @@
 // environment: a virtual clock, HTTP calls the test answers, and the real
 // shared-data, queue and metric stores. A filter is unit-tested without a proxy.
 import { readFileSync } from 'node:fs';
+import { WasmLoadError } from '../../runtime/core/errors';
 import { configurationBytes } from '../../runtime/main/filter-specs';
 import { WasmResult } from '../../runtime/wasm/abi';
 import type { CalloutResponse, VmEnv } from '../../runtime/wasm/env';
@@ -129,6 +130,23 @@ export class Emulator {
       throw err;
     }
     return e;
+  }
+
+  /**
+   * Loads a filter that must refuse to start (a bad config, say) and returns
+   * why: the WasmLoadError the proxy would report and everything the filter
+   * logged while starting. Throws if the filter starts.
+   */
+  static async refusal(wasm: string | Uint8Array, opts: EmulatorOptions = {}): Promise<{ error: WasmLoadError; logs: LogEntry[] }> {
+    let vm: Emulator;
+    try {
+      vm = await Emulator.load(wasm, opts);
+    } catch (e) {
+      if (!(e instanceof WasmLoadError)) throw e;
+      return { error: e, logs: (e as WasmLoadError & { logs?: LogEntry[] }).logs ?? [] };
+    }
+    vm.close();
+    throw new Error(`filter "${opts.name ?? 'filter'}" started, but it was expected to refuse its config`);
   }
 
   /** A new HTTP stream through the filter. */

@@ -5,7 +5,6 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import { Emulator } from '../../sdk/testing';
-import { WasmFilterFactory } from '../../runtime/wasm/factory';
 
 const WASM = path.join(__dirname, '../../filters/authz.wasm');
 const ISSUER = 'https://issuer.example';
@@ -107,25 +106,11 @@ function count(vm: Emulator, name: string): number {
   return m && 'value' in m ? Number(m.value) : 0;
 }
 
-/** Loads a config the filter must refuse; returns the filter's log (the emulator drops it on failure). */
+/** Loads a config the filter must refuse; returns what the filter logged. */
 async function refused(config: unknown): Promise<string> {
-  const logs: string[] = [];
-  const proto = WasmFilterFactory.prototype as unknown as { start(this: { env: { log: Function } }): void };
-  const original = proto.start;
-  proto.start = function (this: { env: { log: Function } }) {
-    const inner = this.env.log;
-    this.env.log = (level: number, plugin: string, message: string) => {
-      logs.push(message);
-      inner(level, plugin, message);
-    };
-    original.call(this);
-  };
-  try {
-    await assert.rejects(Emulator.load(WASM, { name: 'authz', config }), /rejected its config/);
-  } finally {
-    proto.start = original;
-  }
-  return logs.join('\n');
+  const { error, logs } = await Emulator.refusal(WASM, { name: 'authz', config });
+  assert.match(error.message, /rejected its config/);
+  return logs.map((l) => l.message).join('\n');
 }
 
 const allowPolicy = (rules: unknown[], name = 'allow') => ({ name, action: 'ALLOW', rules });

@@ -4,7 +4,6 @@ import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Emulator } from '../../sdk/testing';
-import { WasmFilterFactory } from '../../runtime/wasm/factory';
 
 const WASM = path.join(__dirname, '../../filters/ratelimit.wasm');
 
@@ -59,25 +58,11 @@ function count(vm: Emulator, name: string): number {
 
 const times = (n: number, status: number) => Array<number>(n).fill(status);
 
-/** Loads a config the filter must refuse; returns the filter's log (the emulator drops it on failure). */
+/** Loads a config the filter must refuse; returns what the filter logged. */
 async function refused(config: unknown): Promise<string> {
-  const logs: string[] = [];
-  const proto = WasmFilterFactory.prototype as unknown as { start(this: { env: { log: Function } }): void };
-  const original = proto.start;
-  proto.start = function (this: { env: { log: Function } }) {
-    const inner = this.env.log;
-    this.env.log = (level: number, plugin: string, message: string) => {
-      logs.push(message);
-      inner(level, plugin, message);
-    };
-    original.call(this);
-  };
-  try {
-    await assert.rejects(Emulator.load(WASM, { name: 'ratelimit', config }), /rejected its config/);
-  } finally {
-    proto.start = original;
-  }
-  return logs.join('\n');
+  const { error, logs } = await Emulator.refusal(WASM, { name: 'ratelimit', config });
+  assert.match(error.message, /rejected its config/);
+  return logs.map((l) => l.message).join('\n');
 }
 
 describe('ratelimit: token bucket', () => {

@@ -7,8 +7,6 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { WasmLoadError } from '../../runtime/core/errors';
-import { WasmFilterFactory } from '../../runtime/wasm/factory';
-import type { VmEnv } from '../../runtime/wasm/env';
 import { Emulator } from '../../sdk/testing';
 import type { EmulatedStream } from '../../sdk/testing/emulated-stream';
 
@@ -46,34 +44,11 @@ function counter(vm: Emulator, name: string): number {
   return m !== undefined && 'value' in m ? Number(m.value) : 0;
 }
 
-/**
- * Loads a config that must be refused; returns the error and what the filter
- * logged. (Emulator.load throws before returning the emulator, so the logs
- * are captured by wrapping the VM environment's log function.)
- */
+/** Loads a config that must be refused; returns the error and what the filter logged. */
 async function refused(config: unknown): Promise<{ error: WasmLoadError; logs: string[] }> {
-  const logs: string[] = [];
-  const proto = WasmFilterFactory.prototype as unknown as { start(this: { env: VmEnv }): void };
-  const start = proto.start;
-  proto.start = function (this: { env: VmEnv }) {
-    const env = this.env;
-    const orig = env.log;
-    env.log = (level, plugin, message) => {
-      logs.push(message);
-      orig(level, plugin, message);
-    };
-    return start.call(this);
-  };
-  try {
-    await Emulator.load(WASM, { name: 'router', config, logLevel: 'error' });
-  } catch (e) {
-    assert.ok(e instanceof WasmLoadError, `expected WasmLoadError, got ${e}`);
-    assert.equal(e.code, 'WASM_CONFIGURE_FAILED');
-    return { error: e, logs };
-  } finally {
-    proto.start = start;
-  }
-  assert.fail(`config was accepted: ${JSON.stringify(config)}`);
+  const { error, logs } = await Emulator.refusal(WASM, { name: 'router', config, logLevel: 'error' });
+  assert.equal(error.code, 'WASM_CONFIGURE_FAILED');
+  return { error, logs: logs.map((l) => l.message) };
 }
 
 describe('router: virtual hosts', () => {
