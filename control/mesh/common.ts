@@ -1,9 +1,15 @@
-// Readers shared by the resource kinds: metadata, label maps, Istio
-// StringMatch, and fields that exist in the Istio API but that wasmesh does
-// not implement (rejected, never ignored).
+// Helpers shared by the resource kinds: readers for metadata, label maps,
+// selectors, Istio StringMatch, and fields that exist in the Istio API but
+// that wasmesh does not implement (rejected, never ignored); selector
+// matching; the resources of one kind.
 
 import type { Fields, Value } from '../../runtime/config/validator';
-import type { Metadata, StringMatch } from './types';
+import type { Mesh, Metadata, Resource, StringMatch } from './types';
+
+/** The mesh's resources of one kind, in mesh order. */
+export function ofKind<K extends Resource['kind']>(mesh: Mesh, kind: K): Extract<Resource, { kind: K }>[] {
+  return mesh.resources.filter((r): r is Extract<Resource, { kind: K }> => r.kind === kind);
+}
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -22,6 +28,16 @@ export function readMetadata(v: Value): Metadata | undefined {
     f.optional('annotations').map((a) => a.string()); // accepted, unused
     return { name: name ?? '', namespace: namespace ?? 'default', labels };
   });
+}
+
+/** Istio `WorkloadSelector`: `{matchLabels}`; null when absent (selects every workload). */
+export function readSelector(v: Value): Record<string, string> | null {
+  return v.object((f) => readStringMap(f.required('matchLabels')) ?? {}) ?? null;
+}
+
+/** Whether a selector (null: none) selects a workload with these labels. */
+export function selectorMatches(selector: Record<string, string> | null, labels: Record<string, string>): boolean {
+  return selector === null || Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
 export function readStringMap(v: Value): Record<string, string> | undefined {

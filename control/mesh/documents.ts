@@ -17,7 +17,8 @@ export type DocumentsResult = { ok: true; documents: YamlDocument[] } | { ok: fa
 const SEPARATOR = /^---[ \t]*(?:#.*)?$/;
 const END = /^\.\.\.[ \t]*(?:#.*)?$/;
 
-export function parseDocuments(text: string): DocumentsResult {
+/** The text of each document, cut at `---` / `...` lines (empty ones included). */
+export function cutDocuments(text: string): { firstLine: number; text: string }[] {
   const lines = text.split(/\r?\n/);
   const pieces: { firstLine: number; text: string }[] = [];
   let start = 0;
@@ -36,7 +37,11 @@ export function parseDocuments(text: string): DocumentsResult {
     }
   }
   flush(lines.length);
+  return pieces;
+}
 
+export function parseDocuments(text: string): DocumentsResult {
+  const pieces = cutDocuments(text);
   const problems: Problem[] = [];
   const documents: YamlDocument[] = [];
   for (const piece of pieces) {

@@ -5,7 +5,8 @@ import { ConfigError } from '../../runtime/core/errors';
 import { formatProblem, isPlainObject, Problems, Value, describe, type Problem } from '../../runtime/config/validator';
 import { suggest } from '../../runtime/config/suggest';
 import { readMetadata } from './common';
-import { parseDocuments } from './documents';
+import { parseDocuments, type YamlDocument } from './documents';
+import { readFilterBundle } from './filter-bundle';
 import { readRateLimit, readService } from './native';
 import { readDestinationRule, readGateway, readVirtualService, type DestinationRef, type SubsetRef } from './networking';
 import { readAuthorizationPolicy, readPeerAuthentication } from './security';
@@ -25,6 +26,7 @@ type Reader = (spec: Value, metadata: Metadata, refs: Refs) => Resource | undefi
 const KINDS: Record<string, { apiVersions: string[]; read: Reader }> = {
   Service: { apiVersions: NATIVE, read: (s, m) => readService(s, m) },
   RateLimit: { apiVersions: NATIVE, read: (s, m) => readRateLimit(s, m) },
+  FilterBundle: { apiVersions: NATIVE, read: (s, m) => readFilterBundle(s, m) },
   VirtualService: { apiVersions: NETWORKING, read: (s, m, r) => readVirtualService(s, m, r.destinations) },
   DestinationRule: { apiVersions: NETWORKING, read: (s, m, r) => readDestinationRule(s, m, r.ruleHosts) },
   Gateway: { apiVersions: NETWORKING, read: (s, m) => readGateway(s, m) },
@@ -34,24 +36,40 @@ const KINDS: Record<string, { apiVersions: string[]; read: Reader }> = {
 
 export const SUPPORTED_KINDS = Object.keys(KINDS);
 
+/** One file (or upload) of a mesh config; `source` names it in messages. */
+export interface MeshSource {
+  text: string;
+  source?: string;
+}
+
 /**
  * Parse and check a mesh config: one or more YAML documents separated by
- * `---`, each with `apiVersion`, `kind`, `metadata` and `spec`.
+ * `---`, each with `apiVersion`, `kind`, `metadata` and `spec`. Several
+ * sources are checked as one mesh (cross references may span them); each
+ * message names the source and line it is about.
  * @throws ConfigError with every problem found (syntax errors first, alone).
  */
-export function parseMesh(text: string, source?: string): Mesh {
-  const docs = parseDocuments(text);
-  if (!docs.ok) throw new ConfigError(docs.problems.map((p: Problem) => formatProblem(p, source)), source);
+export function parseMesh(input: string | readonly MeshSource[], source?: string): Mesh {
+  const sources: readonly MeshSource[] = typeof input === 'string' ? [source === undefined ? { text: input } : { text: input, source }] : input;
+  const docs: { doc: YamlDocument; source: string | undefined }[] = [];
+  const syntax: string[] = [];
+  for (const s of sources) {
+    const r = parseDocuments(s.text);
+    if (!r.ok) syntax.push(...r.problems.map((p: Problem) => formatProblem(p, s.source)));
+    else for (const doc of r.documents) docs.push({ doc, source: s.source });
+  }
+  const single = sources.length === 1 ? sources[0]!.source : undefined;
+  if (syntax.length > 0) throw new ConfigError(syntax, single);
 
-  const all: Problems[] = [];
+  const all: { problems: Problems; source: string | undefined }[] = [];
   const refs: Refs = { destinations: [], ruleHosts: [] };
   const resources: Resource[] = [];
   const names = new Map<string, number | undefined>();
   const gatewayRefs: { name: string; namespace: string; at: Value }[] = [];
 
-  for (const doc of docs.documents) {
+  for (const { doc, source: docSource } of docs) {
     const problems = new Problems(doc.locate);
-    all.push(problems);
+    all.push({ problems, source: docSource });
     const root = Value.root(doc.value, problems);
     if (!isPlainObject(doc.value)) {
       root.report(`each document must be a mapping with apiVersion, kind, metadata and spec, got ${describe(doc.value)}`);
@@ -99,8 +117,8 @@ export function parseMesh(text: string, source?: string): Mesh {
   }
 
   crossCheck(resources, refs, gatewayRefs);
-  const lines = all.flatMap((p) => p.format(source));
-  if (lines.length > 0) throw new ConfigError(lines, source);
+  const lines = all.flatMap((p) => p.problems.format(p.source));
+  if (lines.length > 0) throw new ConfigError(lines, single);
   return { resources };
 }
 

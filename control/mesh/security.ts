@@ -3,12 +3,8 @@
 // mTLS lands).
 
 import type { Value } from '../../runtime/config/validator';
-import { readStringMap, unsupported } from './common';
+import { readSelector, unsupported } from './common';
 import type { AuthorizationPolicyResource, Metadata, PeerAuthenticationResource } from './types';
-
-function readSelector(v: Value): Record<string, string> | null {
-  return v.object((f) => readStringMap(f.required('matchLabels')) ?? {}) ?? null;
-}
 
 const strings = (v: Value): string[] | undefined => v.list((s) => s.string({ nonEmpty: true }));
 

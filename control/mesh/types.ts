@@ -1,7 +1,7 @@
 // The mesh config model: what parseMesh() reads from native and Istio
 // resources, already validated and cross-checked. Durations are milliseconds.
 
-import type { Address } from '../../runtime/config/types';
+import type { Address, FilterConfig } from '../../runtime/config/types';
 
 export interface Metadata {
   name: string;
@@ -25,6 +25,40 @@ export interface RateLimitResource {
   gateways: string[];
   descriptors: { key: string; requestsPerUnit: number; unit: 'second' | 'minute' | 'hour' | 'day'; burst: number | null }[];
   failOpen: boolean;
+}
+
+/** Where a FilterBundle is inserted in a listener's chain (Istio's PluginPhase). */
+export type BundlePhase = 'AUTHN' | 'AUTHZ' | 'STATS' | 'UNSPECIFIED_PHASE';
+
+/** Which listeners a FilterBundle runs on: CLIENT = outbound and gateways, SERVER = sidecar inbound (Istio's WorkloadMode). */
+export type WorkloadMode = 'CLIENT' | 'SERVER' | 'CLIENT_AND_SERVER';
+
+/** Native `FilterBundle` (wasmesh.io/v1alpha1): a third-party Wasm filter, modelled on Istio's WasmPlugin. */
+export interface FilterBundleResource {
+  kind: 'FilterBundle';
+  metadata: Metadata;
+  /** Informational (shown by the API and CLI). */
+  version: string;
+  /** The .wasm path as written (relative to the YAML file); the CLI uploads it and writes `sha256`. */
+  module: string | null;
+  /** 64 lowercase hex digits; null until the module is uploaded. */
+  sha256: string | null;
+  /** null: every proxy. */
+  selector: Record<string, string> | null;
+  /** The union of the `match` entries' modes. */
+  mode: WorkloadMode;
+  phase: BundlePhase;
+  /** Higher runs first within a phase. */
+  priority: number;
+  /** The filter's `config`; null when absent. */
+  pluginConfig: unknown;
+  rootId: string;
+  vmId: string | null;
+  failurePolicy: FilterConfig['failurePolicy'];
+  maxMemoryBytes: number | null;
+  executionBudget: number | null;
+  maxBufferedBodyBytes: number | null;
+  logLevel: FilterConfig['logLevel'] | null;
 }
 
 export type StringMatch = { kind: 'exact' | 'prefix' | 'regex'; value: string };
@@ -138,6 +172,7 @@ export interface PeerAuthenticationResource {
 export type Resource =
   | ServiceResource
   | RateLimitResource
+  | FilterBundleResource
   | VirtualServiceResource
   | DestinationRuleResource
   | GatewayResource

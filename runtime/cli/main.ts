@@ -1,13 +1,35 @@
 // `wasmesh` command dispatcher.
 import { flag, parseArgs } from './args';
-import { BIN, VERSION } from '../core/paths';
+import { VERSION } from '../core/paths';
 
 const USAGE = `usage: wasmesh <command> [options]
 
 commands:
   proxy -c FILE [--workers N] [--no-supervisor]
                       run the proxy (gateway or sidecar) from a YAML config
+  proxy --control URL --node-id ID [--service NAME --app ADDR] [--labels K=V,...]
+        [--outbound ADDR] [--inbound ADDR] [--admin ADDR] [--namespace NS]
+                      run a sidecar whose config comes from the control plane
+  proxy --control URL --node-id ID --gateway [--listen ADDR] [--labels K=V,...]
+                      run a gateway whose config comes from the control plane
+  control [-c FILE|DIR] [--data-dir DIR] [--listen ADDR] [--heartbeat DURATION]
+                      run the control plane (docs/control-plane.md)
   validate -c FILE    check a proxy config and list every error (filters are compiled and configured too)
+  validate -f FILE|DIR [-f ...]
+                      check mesh resources offline, as one mesh (FilterBundle modules are compiled too)
+
+control plane (--control URL, default $WASMESH_CONTROL or http://127.0.0.1:15010;
+               --token T, default $WASMESH_TOKEN):
+  apply -f FILE|DIR [-f ...] [-m MESSAGE] [--dry-run]
+                      check, upload filter bundles, and apply mesh resources
+  delete -f FILE|DIR [-f ...] [-m MESSAGE]
+                      delete the resources the files name
+  get services|routes|filters|proxies [-o table|json|yaml]
+                      list what the control plane serves
+  status              proxy sync status (SYNCED, STALE, NACKED, DISCONNECTED)
+  history [VERSION] [--limit N]
+                      config versions, newest first (VERSION: print its content)
+  rollback [VERSION]  make the content of VERSION (default: the previous one) a new version
   filter new|build|test
                       create, compile and test a proxy-wasm filter
   demo                run the loopback demo (what \`npm start\` does)
@@ -20,9 +42,18 @@ export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'proxy':
-      return proxy(rest);
+      return (await import('./proxy-command')).proxyCommand(rest);
+    case 'control':
+      return (await import('./control-command')).controlCommand(rest);
     case 'validate':
       return validate(rest);
+    case 'apply':
+    case 'delete':
+    case 'get':
+    case 'status':
+    case 'history':
+    case 'rollback':
+      return (await import('../../control/cli')).operatorCommand(cmd, rest);
     case 'filter':
       return (await import('./filter-command')).filterCommand(rest);
     case 'demo':
@@ -43,32 +74,25 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-async function proxy(argv: string[]): Promise<void> {
-  const a = parseArgs(argv, ['no-supervisor']);
-  const configPath = flag(a, 'c', 'config');
-  if (!configPath) {
-    process.stderr.write('wasmesh proxy: -c FILE is required\n');
-    process.exit(2);
-  }
-  const workersFlag = flag(a, 'workers');
-  const workers = workersFlag === undefined ? undefined : Number(workersFlag);
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
-    process.stderr.write(`wasmesh proxy: --workers must be a positive integer, got "${workersFlag}"\n`);
-    process.exit(2);
-  }
-  if (process.env.WASMESH_SUPERVISED !== '1' && flag(a, 'no-supervisor') === undefined) {
-    const { supervise } = await import('../main/supervisor');
-    return supervise(BIN, ['proxy', ...argv]);
-  }
-  const { runProxy } = await import('../main/proxy-main');
-  return runProxy({ configPath, ...(workers !== undefined ? { workers } : {}) });
-}
-
 async function validate(argv: string[]): Promise<void> {
-  const a = parseArgs(argv);
-  const file = flag(a, 'c', 'config', 'f') ?? a.positional[0];
+  let a;
+  try {
+    a = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`wasmesh validate: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  // -f: mesh resources (the control plane's); -c or a lone FILE: a proxy config.
+  if (a.flags.has('f') || a.flags.has('filename')) {
+    if (a.flags.has('c') || a.flags.has('config') || a.positional.length > 0) {
+      process.stderr.write('wasmesh validate: -f checks mesh resources, -c FILE a proxy config; give one or the other\n');
+      process.exit(2);
+    }
+    return (await import('../../control/cli')).operatorCommand('validate', argv);
+  }
+  const file = flag(a, 'c', 'config') ?? a.positional[0];
   if (!file) {
-    process.stderr.write('wasmesh validate: -c FILE is required\n');
+    process.stderr.write('wasmesh validate: -c FILE (proxy config) or -f FILE|DIR (mesh resources) is required\n');
     process.exit(2);
   }
   const { loadProxyConfigFile } = await import('../config/load');

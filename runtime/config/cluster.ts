@@ -53,7 +53,6 @@ function readEndpoints(v: Value): Address[] | undefined {
       const address = item.parse((text) => parseAddress(text));
       return address !== undefined && seen.check(formatAddress(address), item, formatAddress(address)) ? address : undefined;
     },
-    { nonEmpty: true },
   );
 }
 

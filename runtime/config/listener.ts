@@ -53,7 +53,9 @@ function readFilter(v: Value, names: Unique): FilterConfig | undefined {
     const nameValue = f.required('name');
     const name = nameValue.parse(parseName);
     if (name !== undefined) names.check(name, nameValue);
-    const module = f.required('module').string({ nonEmpty: true });
+    const moduleValue = f.required('module');
+    const module = moduleValue.string({ nonEmpty: true });
+    if (module?.startsWith('sha256:') && !/^sha256:[0-9a-f]{64}$/.test(module)) moduleValue.report('a sha256: module needs 64 lowercase hex digits');
     // An explicit empty rootId is allowed: it is proxy-wasm's default root context.
     const rootId = f.optional('rootId').string();
     const configValue = f.optional('config');

@@ -32,6 +32,26 @@ export function parseProxyConfig(text: string, source?: string): ProxyConfig {
 }
 
 /**
+ * Validate a config already in memory as plain JSON-like data (a control
+ * plane's push): no text step, so no line numbers; problems carry their path.
+ * @throws ConfigError with every problem found.
+ */
+export function readProxyConfigValue(value: unknown, source?: string): ProxyConfig {
+  if (!isPlainObject(value)) {
+    throw new ConfigError([formatProblem({ path: '', message: `the top level must be a mapping (with "listeners", "clusters", ...), got ${describe(value)}` }, source)], source);
+  }
+  const problems = new Problems(() => undefined);
+  const config = readProxyConfig(Value.root(value, problems));
+  if (problems.size > 0 || config === undefined) throw new ConfigError(problems.format(source), source);
+  return config;
+}
+
+/** `builtin:NAME` and `sha256:HEX` name a module; anything else is a path. */
+export function isNamedModule(module: string): boolean {
+  return module.startsWith('builtin:') || module.startsWith('sha256:');
+}
+
+/**
  * Read, parse and validate a config file; problems are prefixed `path:line: `.
  * @throws ConfigError, also when the file cannot be read.
  */
@@ -47,7 +67,7 @@ export function loadProxyConfigFile(path: string): ProxyConfig {
   const config = parseProxyConfig(text, path);
   // Module paths are relative to the config file, like every path an operator writes in it.
   for (const l of config.listeners) {
-    for (const f of l.filters) if (!f.module.startsWith('builtin:')) f.module = resolve(dirname(path), f.module);
+    for (const f of l.filters) if (!isNamedModule(f.module)) f.module = resolve(dirname(path), f.module);
   }
   return config;
 }

@@ -70,7 +70,8 @@ export type WasmLoadErrorCode =
   | 'WASM_VM_START_FAILED'
   | 'WASM_CONFIGURE_FAILED'
   | 'WASM_BAD_CONFIG'
-  | 'WASM_NOT_FOUND';
+  | 'WASM_NOT_FOUND'
+  | 'WASM_HASH_MISMATCH';
 
 /** A trap, an exhausted execution budget or a host-side fault inside a filter callback. */
 export class WasmTrapError extends WasmeshError {

@@ -72,6 +72,7 @@ export class AdminServer {
       { name: 'wasmesh_server_worker_restarts_total', labels: '', kind: 'counter', help: 'Worker threads replaced after an unexpected exit', value: p.pool.restarts },
       { name: 'wasmesh_server_worker_faults_total', labels: '', kind: 'counter', help: 'Exceptions caught by a worker outside any request', value: p.pool.faults },
       { name: 'wasmesh_server_supervisor_restarts_total', labels: '', kind: 'counter', help: 'Times the supervisor restarted the proxy process', value: p.supervisorRestarts },
+      ...controlSamples(p),
       { name: 'wasmesh_server_memory_rss_bytes', labels: '', kind: 'gauge', help: 'Resident set size of the proxy process', value: process.memoryUsage.rss() },
     ];
     for (const c of p.config?.clusters ?? []) {
@@ -114,7 +115,13 @@ export class AdminServer {
   private configDump(): unknown {
     const p = this.proxy;
     const filters = p.filters.map((f) => ({ ...f.info, quarantinedWorkers: sumSlot(p.statsSab, p.workerCount, f.slots.quarantined) }));
-    return { generation: p.generation, configPath: p.opts.configPath, lastReloadError: p.lastReloadError, filters, config: p.config };
+    return { generation: p.generation, configPath: p.opts.configPath ?? null, control: this.controlInfo(), lastReloadError: p.lastReloadError, filters, config: p.config };
+  }
+
+  private controlInfo(): unknown {
+    const c = this.proxy.control;
+    if (c === null) return null;
+    return { url: c.opts.url, nodeId: c.opts.hello.nodeId, connected: c.connected, version: c.current?.version ?? null, acks: c.acks, nacks: c.nacks, reconnects: c.reconnects, lastApplyMs: Math.round(c.lastApplyMs * 10) / 10, lastError: c.lastError, bundlesFetched: c.bundles.fetched };
   }
 
   private serverInfo(): unknown {
@@ -125,6 +132,7 @@ export class AdminServer {
       uptimeSeconds: Math.round((Date.now() - p.startedAt) / 1000),
       workers: p.workerCount,
       generation: p.generation,
+      control: this.controlInfo(),
       node: process.version,
       uwsBinary,
       pid: process.pid,
@@ -160,4 +168,17 @@ function send(res: http.ServerResponse, status: number, body: string, type = 'te
 
 function json(res: http.ServerResponse, status: number, v: unknown): void {
   send(res, status, JSON.stringify(v, null, 2) + '\n', 'application/json');
+}
+
+/** The control-plane stream's counters; none without a control plane. */
+function controlSamples(p: ProxyMain): ExtraSample[] {
+  const c = p.control;
+  if (c === null) return [];
+  return [
+    { name: 'wasmesh_control_connected', labels: '', kind: 'gauge', help: '1 while the stream to the control plane is open', value: c.connected ? 1 : 0 },
+    { name: 'wasmesh_control_version', labels: '', kind: 'gauge', help: 'Control-plane version in force (0: none yet)', value: c.current?.version ?? 0 },
+    { name: 'wasmesh_control_updates_total', labels: 'result="ack"', kind: 'counter', help: 'Versions received from the control plane, by result', value: c.acks },
+    { name: 'wasmesh_control_updates_total', labels: 'result="nack"', kind: 'counter', help: 'Versions received from the control plane, by result', value: c.nacks },
+    { name: 'wasmesh_control_reconnects_total', labels: '', kind: 'counter', help: 'Times the stream to the control plane was reopened', value: c.reconnects },
+  ];
 }

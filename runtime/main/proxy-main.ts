@@ -15,9 +15,13 @@ import { ClusterHealth } from './cluster-health';
 import { WorkerPool } from './worker-pool';
 import { compileFilters, type LoadedFilter } from './filter-specs';
 import { createWasmSharedState, type WasmSharedState } from '../wasm/shared';
+import { ControlClient, type ControlClientOptions } from '../control/client';
+import { formatAddress } from '../config/address';
+import type { Address } from '../config/types';
 
 export interface ProxyOptions {
-  configPath: string;
+  /** The config file; absent when the config comes from a control plane. */
+  configPath?: string;
   workers?: number;
   /** proxy-wasm node.id (default: the host name) and node.metadata. */
   nodeId?: string;
@@ -47,6 +51,8 @@ export class ProxyMain {
   /** Restarts of this process by the supervisor, handed down through the environment. */
   readonly supervisorRestarts = Number(process.env.WASMESH_SUPERVISOR_RESTARTS ?? 0) || 0;
   private applying: Promise<unknown> = Promise.resolve();
+  /** The control-plane stream, when the config comes from one. */
+  control: ControlClient | null = null;
 
   constructor(readonly opts: ProxyOptions) {
     this.workerCount = Math.max(1, opts.workers ?? os.availableParallelism());
@@ -69,6 +75,38 @@ export class ProxyMain {
     this.state = 'live';
     const addrs = config.listeners.map((l) => `${l.name}=${l.address.host}:${l.address.port}`).join(' ');
     log('info', `ready: ${this.workerCount} worker(s), listeners ${addrs}, admin ${config.admin.address.host}:${this.admin.port}`);
+  }
+
+  /**
+   * Control-plane mode: the admin server first (/ready answers 503), then
+   * every config the control plane pushes, applied like a reload.
+   */
+  async startControlled(admin: Address, client: ControlClientOptions): Promise<void> {
+    setLogPrefix('main');
+    this.admin = new AdminServer(this);
+    await this.admin.listen(admin);
+    this.control = new ControlClient(client, (config) => this.applyPushed(config, admin));
+    this.control.start();
+    log('info', `admin ${admin.host}:${this.admin.port}; waiting for config from ${client.url}`);
+  }
+
+  private async applyPushed(config: ProxyConfig, admin: Address): Promise<string | null> {
+    if (this.state === 'draining' || this.state === 'stopping') return 'the proxy is shutting down';
+    if (formatAddress(config.admin.address) !== formatAddress(admin)) return `admin.address: ${formatAddress(config.admin.address)} differs from this proxy's ${formatAddress(admin)} (set by --admin)`;
+    const err = await this.apply(config);
+    if (err !== null) {
+      this.reloadsFailed++;
+      this.lastReloadError = err;
+      return err;
+    }
+    this.reloadsOk++;
+    this.lastReloadError = null;
+    if (this.state === 'starting') {
+      this.state = 'live';
+      const addrs = config.listeners.map((l) => `${l.name}=${l.address.host}:${l.address.port}`).join(' ');
+      log('info', `ready: ${this.workerCount} worker(s), listeners ${addrs}`);
+    }
+    return null;
   }
 
   get adminPort(): number {
@@ -119,6 +157,7 @@ export class ProxyMain {
 
   /** Re-reads the config file. A bad file changes nothing; the reasons are logged and returned. */
   async reload(): Promise<{ ok: boolean; generation: number; errors: string[] }> {
+    if (this.opts.configPath === undefined) return this.reloadFailed(['the config comes from the control plane; there is no file to reload']);
     let next: ProxyConfig;
     try {
       next = loadProxyConfigFile(this.opts.configPath);
@@ -164,6 +203,8 @@ export class ProxyMain {
   }
 
   private async shutdownOnce(): Promise<never> {
+    // Deregister first, so other proxies stop picking this instance while it drains.
+    await this.control?.stop();
     await this.drain();
     this.state = 'stopping';
     await this.pool.close();
@@ -174,7 +215,22 @@ export class ProxyMain {
   }
 }
 
-export async function runProxy(opts: ProxyOptions): Promise<void> {
+/** `wasmesh proxy --control`: the config comes from the control plane. */
+export async function runControlledProxy(opts: ProxyOptions, admin: Address, client: ControlClientOptions): Promise<void> {
+  const proxy = new ProxyMain(opts);
+  process.on('SIGTERM', () => void proxy.shutdown());
+  process.on('SIGINT', () => void proxy.shutdown());
+  process.on('SIGHUP', () => log('warn', 'SIGHUP ignored: the config comes from the control plane'));
+  try {
+    await proxy.startControlled(admin, client);
+  } catch (e) {
+    process.stderr.write(`wasmesh: ${(e as Error).message}\n`);
+    await proxy.pool.close();
+    process.exit(1);
+  }
+}
+
+export async function runProxy(opts: ProxyOptions & { configPath: string }): Promise<void> {
   // Worker threads boot while the config is parsed: start-up is on the critical path of every restart.
   const proxy = new ProxyMain(opts);
   let config: ProxyConfig;
@@ -197,7 +253,7 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
   }
 }
 
-function freePort(host: string): Promise<number> {
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

@@ -25,20 +25,36 @@ const cache = new Map<string, Promise<CompiledModule>>();
 /** Where `builtin:NAME` modules are: built by `npm run build` from filters/NAME. */
 export const BUILTIN_DIR = path.join(PACKAGE_ROOT, 'dist', 'filters');
 
+let bundleDir: string | null = null;
+
+/** Where `sha256:HEX` modules (filter bundles from the control plane) are cached, as HEX.wasm. */
+export function setBundleDir(dir: string): void {
+  bundleDir = dir;
+}
+
 export function modulePath(module: string): string {
   if (module.startsWith('builtin:')) return path.join(BUILTIN_DIR, `${module.slice(8)}.wasm`);
+  if (module.startsWith('sha256:')) return path.join(bundleDir ?? '.', `${module.slice(7)}.wasm`);
   return module;
 }
 
 export async function readModule(filter: string, module: string): Promise<Buffer> {
   const file = modulePath(module);
+  let bytes: Buffer;
   try {
-    return await readFile(file);
+    bytes = await readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const hint = module.startsWith('builtin:') ? ' (is it a built-in filter, and did `npm run build` run?)' : '';
+    const hint = module.startsWith('builtin:')
+      ? ' (is it a built-in filter, and did `npm run build` run?)'
+      : module.startsWith('sha256:') ? ' (a filter bundle missing from the bundle cache)' : '';
     throw new WasmLoadError(`filter "${filter}": cannot read module ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}${hint}`, 'WASM_NOT_FOUND');
   }
+  // A bundle is named by its hash: a corrupted cache file must not run under that name.
+  if (module.startsWith('sha256:') && createHash('sha256').update(bytes).digest('hex') !== module.slice(7)) {
+    throw new WasmLoadError(`filter "${filter}": ${file} does not hash to ${module}`, 'WASM_HASH_MISMATCH');
+  }
+  return bytes;
 }
 
 /** Checks the ABI marker and imports; returns the declared version. */

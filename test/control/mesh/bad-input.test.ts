@@ -62,7 +62,7 @@ spec:
     mirror: { host: reviews }
 `;
     assert.deepEqual(problems(text), [
-      'mesh.yaml:21: kind: unknown kind "VirtualServce" (did you mean "VirtualService"?) (supported: Service, RateLimit, VirtualService, DestinationRule, Gateway, AuthorizationPolicy, PeerAuthentication)',
+      'mesh.yaml:21: kind: unknown kind "VirtualServce" (did you mean "VirtualService"?) (supported: Service, RateLimit, FilterBundle, VirtualService, DestinationRule, Gateway, AuthorizationPolicy, PeerAuthentication)',
       'mesh.yaml:33: spec.http[0].route: the weights add up to 90, not 100 (50 + 40)',
       'mesh.yaml:35: spec.http[0].route[0].destination.host: unknown service "ratings" (defined: reviews)',
       'mesh.yaml:39: spec.http[0].route[1].destination.subset: unknown subset "v9" of service "reviews" (did you mean "v1"?)',
