@@ -76,6 +76,10 @@ export function buildRouting(
       if (cluster !== undefined) retries.push({ route: name, policy: DEFAULT_RETRY });
     }
   }
+  if (virtualHosts.length === 0 && serviceDefaults) {
+    // A sidecar in a mesh with no Service yet (or no more): it still runs, and says so.
+    virtualHosts.push({ name: 'no-services', domains: ['*'], routes: [{ name: 'no-services', match: { prefix: '/' }, directResponse: { status: 404, body: 'the mesh has no services' } }] });
+  }
   if (virtualHosts.length === 0) ctx.problems.push(`${who}: no VirtualService is bound to it, so it has no routes`);
   checkRouteNames(ctx, routeOwners, faults, retries);
 

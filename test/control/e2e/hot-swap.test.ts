@@ -212,4 +212,20 @@ describe('control plane e2e: hot swap, restart, NACK', () => {
     await applyBundle(variant(stampWasm, 'fixed'), 'fixed');
     await eventually('SYNCED again', async () => (await gatewayState()).status === 'SYNCED', 5_000);
   });
+
+  it('NACK from the workers: a filter that refuses its config in onConfigure aborts the version on both workers', async () => {
+    const misbehave = fs.readFileSync(await buildFixture('misbehave'));
+    const sha = sha256(misbehave);
+    const put = await fetch(`${cp.http}/api/v1/bundles/${sha}`, { method: 'PUT', headers: { authorization: `Bearer ${cp.token}` }, body: misbehave });
+    assert.ok(put.ok);
+    const doc = bundleDoc(sha, 'refused').replace('rootId: stamp', 'rootId: misbehave').replace('pluginConfig: { stamp: "refused" }', 'pluginConfig: { refuse: true }');
+    const before = await gatewayState();
+    assert.equal((await cp.api('POST', '/api/v1/apply', { documents: [{ source: 'refuse.yaml', text: doc }] })).status, 200);
+    await eventually('NACKED', async () => (await gatewayState()).status === 'NACKED', 5_000);
+    const g = await gatewayState();
+    assert.equal(g.acked, before.acked);
+    assert.match(g.error, /worker \d: .*refus/i);
+    const r = await request({ port: gwPort, path: '/', headers: { host: 'web' } });
+    assert.equal(r.headers['x-stamp'], 'fixed', 'both workers still serve the previous version');
+  });
 });
