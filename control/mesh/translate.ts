@@ -79,7 +79,11 @@ export interface ListenerPlan {
 }
 
 export function buildProxyConfig(mesh: Mesh, target: Target, opts: BuildOptions = {}): ProxyConfig {
-  const doc = buildProxyDocument(mesh, target, opts);
+  return validateProxyDocument(buildProxyDocument(mesh, target, opts), target);
+}
+
+/** Runs a generated document through the proxy's own validator. @throws ConfigError (a translation bug) */
+export function validateProxyDocument(doc: Record<string, unknown>, target: Target): ProxyConfig {
   try {
     // Through JSON, as a proxy receives it (drops undefined fields); no YAML step: this runs per proxy per change.
     return readProxyConfigValue(JSON.parse(JSON.stringify(doc)), `generated config for ${targetName(target)}`);

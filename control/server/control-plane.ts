@@ -4,7 +4,7 @@
 import { ConfigError } from '../../runtime/core/errors';
 import { log } from '../../runtime/log/logger';
 import { configHash, diffConfig, type ConfigDocument, type FromControl, type Hello } from '../../runtime/control/protocol';
-import { buildProxyConfig, buildProxyDocument, parseMesh, type Instance, type Mesh, type MeshSource, type Target } from '../mesh';
+import { buildProxyDocument, parseMesh, validateProxyDocument, type Instance, type Mesh, type MeshSource, type Target } from '../mesh';
 import { FileStore, type ApplyMeta, type Snapshot } from '../store';
 import { BundleStore } from './bundle-store';
 import { ControlError } from './errors';
@@ -19,6 +19,13 @@ export interface ControlOptions {
   heartbeatMs: number;
   /** How long a proxy whose stream closed stays registered (it may be reconnecting). */
   graceMs: number;
+}
+
+/** Configs built and checked for one mesh at one registry epoch, by target key. */
+interface Prebuilt {
+  mesh: Mesh;
+  epoch: number;
+  docs: Map<string, ConfigDocument>;
 }
 
 /** How the control plane talks to one connected proxy. */
@@ -45,6 +52,8 @@ export class ControlPlane {
   mesh: Mesh = { resources: [] };
   configVersion = 0;
   private readonly streams = new Map<string, Stream>();
+  /** The configs the last apply checked, reused by the push that follows it. */
+  private prebuilt: Prebuilt | null = null;
   private pushTimer: NodeJS.Timeout | null = null;
   private pushAt = 0;
   /** Serializes changes to the mesh: apply, delete, rollback. */
@@ -85,11 +94,12 @@ export class ControlPlane {
       // Check the mesh as it would be: kept documents plus the files as sent, so messages point at the files' lines.
       const mesh = this.check([...(kept.length > 0 ? [{ text: joinDocuments(kept), source: this.source() }] : []), ...req.documents]);
       if (bad) throw new ControlError('a document has no kind or metadata.name', 'CONFIG_INVALID');
-      await this.checkProxies(mesh);
+      const prebuilt = await this.checkProxies(mesh);
       const merged = mergeDocuments(this.docs, incoming as KeyedDocument[]);
       const changed = merged.created.length + merged.configured.length > 0;
       if (req.dryRun || !changed) return { version: this.configVersion, created: merged.created, configured: merged.configured, unchanged: merged.unchanged };
       const snap = await this.store.apply(joinDocuments(merged.docs), meta(req));
+      this.prebuilt = prebuilt;
       this.install(snap, mesh);
       return { version: snap.version, created: merged.created, configured: merged.configured, unchanged: merged.unchanged };
     });
@@ -106,8 +116,9 @@ export class ControlPlane {
       if (problems.length > 0) throw new ControlError('nothing deleted', 'CONFIG_INVALID', problems);
       const rest = this.docs.filter((d) => !keys.includes(d.key));
       const mesh = this.check(rest.length > 0 ? [{ text: joinDocuments(rest), source: `${this.source()} without the deleted documents` }] : []);
-      await this.checkProxies(mesh);
+      const prebuilt = await this.checkProxies(mesh);
       const snap = await this.store.apply(joinDocuments(rest), meta(req));
+      this.prebuilt = prebuilt;
       this.install(snap, mesh);
       return { version: snap.version, deleted: keys as string[] };
     });
@@ -148,7 +159,7 @@ export class ControlPlane {
   }
 
   /** Every filter bundle must be uploaded, and every connected proxy must get a valid config. */
-  private async checkProxies(mesh: Mesh): Promise<void> {
+  private async checkProxies(mesh: Mesh): Promise<Prebuilt> {
     const problems: string[] = [];
     for (const r of mesh.resources) {
       if (r.kind !== 'FilterBundle') continue;
@@ -158,6 +169,7 @@ export class ControlPlane {
     const instances = this.registry.instances();
     // Proxies with the same target get the same config: check each target once.
     const checked = new Map<string, readonly string[]>();
+    const prebuilt: Prebuilt = { mesh, epoch: this.registry.epoch, docs: new Map() };
     for (const rec of this.registry.proxies.values()) {
       if (!rec.connected) continue;
       const target = targetFor(rec.hello);
@@ -165,7 +177,9 @@ export class ControlPlane {
       let lines = checked.get(key);
       if (lines === undefined) {
         try {
-          buildProxyConfig(mesh, target, { instances });
+          const doc = buildProxyDocument(mesh, target, { instances }) as ConfigDocument;
+          validateProxyDocument(doc, target);
+          prebuilt.docs.set(key, doc);
           lines = [];
         } catch (e) {
           lines = e instanceof ConfigError ? e.problems : [(e as Error).message];
@@ -175,6 +189,7 @@ export class ControlPlane {
       for (const l of lines) problems.push(`proxy ${rec.hello.nodeId}: ${l}`);
     }
     if (problems.length > 0) throw new ControlError(`the change would break ${problems.length} thing${problems.length === 1 ? '' : 's'}; nothing applied`, 'CONFIG_INVALID', problems);
+    return prebuilt;
   }
 
   private install(snap: Snapshot, mesh?: Mesh): void {
@@ -235,7 +250,9 @@ export class ControlPlane {
     this.pushAt = at;
     this.pushTimer = setTimeout(() => {
       this.pushTimer = null;
-      const round = new PushRound(this.mesh, this.registry.instances());
+      const seed = this.prebuilt !== null && this.prebuilt.mesh === this.mesh && this.prebuilt.epoch === this.registry.epoch ? this.prebuilt.docs : undefined;
+      this.prebuilt = null;
+      const round = new PushRound(this.mesh, this.registry.instances(), seed);
       for (const [nodeId, s] of this.streams) {
         const rec = this.registry.proxies.get(nodeId);
         if (rec !== undefined && rec.connected) this.pushTo(rec, s, round);
@@ -285,12 +302,15 @@ export class ControlPlane {
  * builds, not 1000. The whole round shares one version number.
  */
 class PushRound {
-  private readonly docs = new Map<string, ConfigDocument>();
+  private readonly docs: Map<string, ConfigDocument>;
   /** from -> to -> the diff, and its encoding per base version. */
   private readonly deltas = new Map<ConfigDocument, Map<ConfigDocument, { diff: ReturnType<typeof diffConfig>; texts: Map<number, string> }>>();
   private v: number | null = null;
 
-  constructor(private readonly mesh: Mesh, private readonly instances: Instance[]) {}
+  /** `seed`: documents already built (and checked) for this mesh and these instances, by target key. */
+  constructor(private readonly mesh: Mesh, private readonly instances: Instance[], seed?: Map<string, ConfigDocument>) {
+    this.docs = new Map(seed);
+  }
 
   build(h: Hello): ConfigDocument {
     const target = targetFor(h);

@@ -31,6 +31,8 @@ export class Registry {
   readonly proxies = new Map<string, ProxyRecord>();
   /** The push version counter; never goes back, across restarts too. */
   pushVersion = 0;
+  /** Bumped whenever the set of instances changes: configs built at one epoch stay valid while it lasts. */
+  epoch = 0;
   private writing: Promise<void> | null = null;
   private dirty = false;
   private sweeper: NodeJS.Timeout | null = null;
@@ -78,8 +80,13 @@ export class Registry {
     this.proxies.set(hello.nodeId, rec);
     if (hello.version !== null && hello.version > this.pushVersion) this.pushVersion = hello.version;
     this.save();
-    if (isInstance(hello) && (old === undefined || instanceKey(old.hello) !== instanceKey(hello))) this.hooks.instancesChanged(`instance ${hello.nodeId} registered`);
+    if (isInstance(hello) && (old === undefined || instanceKey(old.hello) !== instanceKey(hello))) this.instancesChanged(`instance ${hello.nodeId} registered`);
     return rec;
+  }
+
+  private instancesChanged(why: string): void {
+    this.epoch++;
+    this.hooks.instancesChanged(why);
   }
 
   heartbeat(rec: ProxyRecord): void {
@@ -100,7 +107,7 @@ export class Registry {
     this.save();
     log('info', `proxy ${nodeId} removed: ${why}`);
     this.hooks.removed(nodeId);
-    if (isInstance(rec.hello)) this.hooks.instancesChanged(`instance ${nodeId} removed (${why})`);
+    if (isInstance(rec.hello)) this.instancesChanged(`instance ${nodeId} removed (${why})`);
   }
 
   instances(): Instance[] {
