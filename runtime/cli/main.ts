@@ -32,7 +32,13 @@ control plane (--control URL, default $WASMESH_CONTROL or http://127.0.0.1:15010
   rollback [VERSION]  make the content of VERSION (default: the previous one) a new version
   filter new|build|test
                       create, compile and test a proxy-wasm filter
-  demo                run the loopback demo (what \`npm start\` does)
+  bench URL (--rate R | --max) [-c C] [-d D] [-w W] [-t N] [--json FILE] [--plot FILE.svg]
+                      HTTP/1.1 load generator (open loop corrects coordinated omission;
+                      \`wasmesh bench --help\`, bench/tool/README.md)
+  bench plot A.json [B.json ...] -o OUT.svg
+                      latency-by-percentile chart of saved runs
+  demo [--port-offset N]
+                      run the Bookinfo demo on loopback (what \`npm start\` does; README.md, Walkthrough)
   version             print the version
 
 See docs/ for the config reference and operations guide.
@@ -56,8 +62,10 @@ export async function main(argv: string[]): Promise<void> {
       return (await import('../../control/cli')).operatorCommand(cmd, rest);
     case 'filter':
       return (await import('./filter-command')).filterCommand(rest);
+    case 'bench':
+      return (await import('../../bench/tool/cli')).benchCommand(rest);
     case 'demo':
-      return (await import('../../examples/quickstart/demo')).runDemo();
+      return (await import('../../examples/bookinfo/demo')).runDemo(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);
