@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Core proxy benchmark: wrk -> proxy -> upstream, for wasmesh, nginx, HAProxy,
-# plus "direct" (wrk -> upstream) as a baseline. One run, one machine.
+# Core proxy benchmark: load generator -> proxy -> upstream, for wasmesh, nginx,
+# HAProxy, plus "direct" (load generator -> upstream) as a baseline. One run,
+# one machine. `npm run bench` (bench/suite.sh) runs it with LOADGEN=wasmesh.
 #
 # Usage:  bash bench/core/run.sh            (see bench/core/README.md)
 #
 # Environment (all optional):
 #   SCENARIOS="direct nginx haproxy wasmesh"   which scenarios, in order
+#   LOADGEN=wrk         wrk: wrk (max load) + fixed-rate.js (fixed rate);
+#                       wasmesh: `wasmesh bench --max` and `wasmesh bench --rate`
+#   PLOTS=${OUT%.md}    LOADGEN=wasmesh: write PLOTS-1000rps.svg / PLOTS-max.svg
+#                       (`wasmesh bench plot` of every scenario; "" = none)
 #   WASMESH_CMD="node REPO/bin/wasmesh.js proxy -c {config} --workers 1"
 #                       {config} is replaced by the generated YAML path
 #                       (appended as "-c PATH" when absent)
 #   READY_TIMEOUT=15    seconds to wait for a proxy to become ready
-#   DURATION=10 WARMUP=3 CONNS=50 WRK_THREADS=1      wrk settings
+#   DURATION=10 WARMUP=3 CONNS=50 WRK_THREADS=1      max-load settings
+#                       (WRK_THREADS is `wasmesh bench -t` with LOADGEN=wasmesh)
 #   FIXED_RATE=1000 FIXED_DURATION=10 FIXED_WARMUP=1 FIXED_CONNS=10
 #   PIN=1               1: proxy on CPU $PROXY_CPU, upstream+wrk+fixed-rate on
 #                       CPU $LOADGEN_CPU (needs >= 2 CPUs); 0: no pinning
@@ -39,6 +45,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 
 SCENARIOS="${SCENARIOS:-direct nginx haproxy wasmesh}"
+LOADGEN="${LOADGEN:-wrk}"
+case "$LOADGEN" in wrk | wasmesh) ;; *) echo "LOADGEN must be wrk or wasmesh" >&2; exit 2 ;; esac
 # wasmesh-LABEL scenarios run wasmesh with the filter chain in $CHAINS_DIR/LABEL.yaml
 CHAINS_DIR="${CHAINS_DIR:-$REPO/bench/wasm/chains}"
 # (the default cannot be written inline: the "}" of {config} would end ${...:-...})
@@ -61,6 +69,7 @@ MAXLOAD="${MAXLOAD:-1}"
 LOWLAT="${LOWLAT:-0}"
 UPSTREAM="${UPSTREAM:-uws}"
 OUT="${OUT:-$HERE/results-latest.md}"
+PLOTS="${PLOTS-${OUT%.md}}"
 INSTALL="${INSTALL:-1}"
 KEEP_TMP="${KEEP_TMP:-0}"
 NODE="${NODE:-node}"
@@ -170,7 +179,7 @@ NGINX="${NGINX_BIN-$(find_bin nginx)}"
 HAPROXY="${HAPROXY_BIN-$(find_bin haproxy)}"
 WRK="${WRK_BIN-$(find_bin wrk)}"
 missing=()
-[ -z "$WRK" ] && missing+=(wrk)
+[ "$LOADGEN" = wrk ] && [ -z "$WRK" ] && missing+=(wrk)
 [[ " $SCENARIOS " == *" nginx "* || "$UPSTREAM" == nginx ]] && [ -z "$NGINX" ] && missing+=(nginx)
 [[ " $SCENARIOS " == *" haproxy "* ]] && [ -z "$HAPROXY" ] && missing+=(haproxy)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -179,11 +188,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     NGINX="$(find_bin nginx)"
     HAPROXY="$(find_bin haproxy)"
     WRK="$(find_bin wrk)"
+    INSTALL_WHY="apt-get install failed"
   else
-    log "missing: ${missing[*]} (not root or INSTALL=0): those scenarios/measurements are skipped"
+    if [ "$(id -u)" != 0 ]; then INSTALL_WHY="not root: cannot apt-get install"
+    elif [ "$INSTALL" != 1 ]; then INSTALL_WHY="INSTALL=0"
+    else INSTALL_WHY="no apt-get"; fi
+    log "missing: ${missing[*]} ($INSTALL_WHY): those scenarios/measurements are skipped"
   fi
 fi
-[ -z "$WRK" ] && log "wrk not available: max-load columns will be empty"
+[ "$LOADGEN" = wrk ] && [ -z "$WRK" ] && log "wrk not available: max-load columns will be empty"
+WBENCH=("$NODE" "$REPO/bin/wasmesh.js" bench)
+if [ "$LOADGEN" = wasmesh ] && [ ! -f "$REPO/dist/bench/tool/cli.js" ]; then die "wasmesh bench is not built: run npm run build"; fi
 if [ "$UPSTREAM" = nginx ] && [ -z "$NGINX" ]; then die "UPSTREAM=nginx but nginx is not available"; fi
 
 NCPU="$(nproc)"
@@ -215,6 +230,10 @@ CPU_MODEL="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' || true)"
   echo "nginx=$([ -n "$NGINX" ] && "$NGINX" -v 2>&1 | sed 's/.*version: //' || echo missing)"
   echo "haproxy=$([ -n "$HAPROXY" ] && "$HAPROXY" -v 2>&1 | head -1 | sed 's/HAProxy version //; s/ - .*//' || echo missing)"
   echo "wrk=$([ -n "$WRK" ] && "$WRK" -v 2>&1 | head -1 | sed 's/ Copyright.*//' || echo missing)"
+  echo "loadgen=$LOADGEN"
+  echo "scenarios=$SCENARIOS"
+  echo "maxload=$MAXLOAD"
+  echo "wasmesh_rev=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
   echo "pin=$PIN"
   echo "proxy_cpu=$PROXY_CPU"
   echo "loadgen_cpu=$LOADGEN_CPU"
@@ -312,7 +331,7 @@ EOF
 # Each start_* sets TARGET_PORT and PROXY_PID, returns non-zero on failure
 # (with a reason in FAIL_REASON).
 start_nginx() {
-  [ -n "$NGINX" ] || { FAIL_REASON="skipped: nginx not installed"; return 1; }
+  [ -n "$NGINX" ] || { FAIL_REASON="skipped: nginx not installed${INSTALL_WHY:+ ($INSTALL_WHY)}"; return 1; }
   local d="$TMP/nginx-proxy"
   mkdir -p "$d"
   {
@@ -357,7 +376,7 @@ EOF
 }
 
 start_haproxy() {
-  [ -n "$HAPROXY" ] || { FAIL_REASON="skipped: haproxy not installed"; return 1; }
+  [ -n "$HAPROXY" ] || { FAIL_REASON="skipped: haproxy not installed${INSTALL_WHY:+ ($INSTALL_WHY)}"; return 1; }
   local f="$TMP/haproxy.cfg"
   cat >"$f" <<EOF
 global
@@ -478,7 +497,8 @@ run_scenario() {
     # time for this retry and for the first attempt of every scenario still to come
     if [ "$attempt" = 1 ] && [ $((SECONDS - T_START + per_try * (1 + REMAINING))) -le "$TIME_BUDGET" ]; then
       log "$name: disturbed (foreign load ${other}% of a CPU, steal ${steal}%); measuring again"
-      for f in status wrk.txt warmup.txt fixed.json fixed.err mon-wrk.json mon-fixed.json idle.json notes; do
+      for f in status wrk.txt warmup.txt fixed.json fixed.err bench-max.json bench-max.txt bench-fixed.json bench-fixed.txt \
+        mon-wrk.json mon-fixed.json idle.json notes; do
         [ -f "$RES/$name.$f" ] && mv "$RES/$name.$f" "$TMP/try1.$name.$f"
       done
       echo "first attempt discarded: foreign load ${other}% of one CPU, hypervisor steal ${steal}%" >"$RES/$name.notes"
@@ -519,6 +539,21 @@ measure_scenario() {
   [ -n "$PROXY_PID" ] && "$NODE" "$HERE/procmon.js" --once "$PROXY_PID" >"$RES/$name.idle.json"
 
   local mon_pid="${PROXY_PID:-$UP_PID}" # direct: monitor the upstream
+  if [ "$LOADGEN" = wasmesh ]; then
+    measure_wbench "$name" "$url" "$mon_pid"
+  else
+    measure_wrk "$name" "$url" "$mon_pid"
+  fi
+  if [ -n "$PROXY_PID" ]; then
+    kill -0 "$PROXY_PID" 2>/dev/null || echo "warning: $name exited during the run" >>"$RES/$name.notes"
+    stop_started "$PROXY_PID"
+  fi
+  echo ok >"$RES/$name.status"
+}
+
+# measure_wrk NAME URL MONPID: wrk warm-up + measured run, then fixed-rate.js
+measure_wrk() {
+  local name="$1" url="$2" mon_pid="$3"
   if [ -n "$WRK" ] && [ "$MAXLOAD" = 1 ]; then
     log "$name: wrk warm-up ${WARMUP}s"
     loadgen timeout --foreground $((WARMUP + 20)) "$WRK" -t "$WRK_THREADS" -c "$CONNS" -d "${WARMUP}s" "$url" >"$RES/$name.warmup.txt" 2>&1 ||
@@ -537,11 +572,53 @@ measure_scenario() {
     >"$RES/$name.fixed.json" 2>"$RES/$name.fixed.err" || log "$name: fixed-rate exited non-zero"
   mon_stop
   log "$name: fixed-rate $(cut -c1-400 "$RES/$name.fixed.json" | grep -o '"p50".*"max":[0-9.]*' || true)"
-  if [ -n "$PROXY_PID" ]; then
-    kill -0 "$PROXY_PID" 2>/dev/null || echo "warning: $name exited during the run" >>"$RES/$name.notes"
-    stop_started "$PROXY_PID"
+}
+
+# measure_wbench NAME URL MONPID: `wasmesh bench --max`, then `--rate`. Its
+# warm-up is part of the same process, so the monitor covers it too (report.js
+# divides CPU by all requests completed, warm-up included).
+measure_wbench() {
+  local name="$1" url="$2" mon_pid="$3" f
+  local common=(--label "$name" --no-progress)
+  if [ "$MAXLOAD" = 1 ]; then
+    log "$name: wasmesh bench --max ${DURATION}s after ${WARMUP}s warm-up, $CONNS connections, $WRK_THREADS worker(s)"
+    f="$RES/$name.bench-max"
+    mon_start "$mon_pid" "$RES/$name.mon-wrk.json"
+    loadgen timeout --foreground $((WARMUP + DURATION + 30)) "${WBENCH[@]}" "$url" --max -c "$CONNS" -t "$WRK_THREADS" \
+      -d "${DURATION}s" -w "${WARMUP}s" "${common[@]}" --json "$f.json" >"$f.txt" 2>&1 || log "$name: wasmesh bench --max exited non-zero"
+    mon_stop
+    grep -E '^  (rate|errors) ' "$f.txt" | tr -s ' ' | sed "s/^/[bench]   $name max:/" >&2 || true
   fi
-  echo ok >"$RES/$name.status"
+  log "$name: wasmesh bench --rate ${FIXED_RATE} for ${FIXED_DURATION}s (+${FIXED_WARMUP}s warm-up), $FIXED_CONNS connections"
+  f="$RES/$name.bench-fixed"
+  mon_start "$mon_pid" "$RES/$name.mon-fixed.json"
+  LOADGEN_CPU_NOW="$FIXED_CPU" loadgen timeout --foreground $((FIXED_WARMUP + FIXED_DURATION + 30)) "${WBENCH[@]}" "$url" \
+    --rate "$FIXED_RATE" -c "$FIXED_CONNS" -d "${FIXED_DURATION}s" -w "${FIXED_WARMUP}s" "${common[@]}" --json "$f.json" \
+    >"$f.txt" 2>&1 || log "$name: wasmesh bench --rate exited non-zero"
+  mon_stop
+  grep -E '^  (rate|errors|latency) ' "$f.txt" | tr -s ' ' | sed "s/^/[bench]   $name fixed:/" >&2 || true
+}
+
+# plot_runs KIND TITLE: overlay every scenario's KIND (max|fixed) run in one SVG
+plot_runs() {
+  local kind="$1" title="$2" out n files=()
+  [ "$kind" = fixed ] && out="$PLOTS-${FIXED_RATE}rps.svg" || out="$PLOTS-max.svg"
+  # `bench plot` prefixes each legend entry with the file's base name: copy
+  # the runs to SCENARIO.json so that it reads "nginx: nginx @ 1000 rps"
+  mkdir -p "$RES/plot-$kind"
+  for n in "${SCEN_LIST[@]}"; do
+    [ -f "$RES/$n.bench-$kind.json" ] || continue
+    cp "$RES/$n.bench-$kind.json" "$RES/plot-$kind/$n.json"
+    files+=("$RES/plot-$kind/$n.json")
+  done
+  [ "${#files[@]}" -gt 0 ] || return 0
+  mkdir -p "$(dirname "$out")"
+  echo "${WBENCH[*]} plot ${files[*]} -o $out --title '$title'" >>"$TMP/commands.txt"
+  if "${WBENCH[@]}" plot "${files[@]}" -o "$out" --title "$title" >/dev/null; then
+    echo "plot_$kind=$out" >>"$RES/machine.env"
+  else
+    log "plot of the $kind runs failed"
+  fi
 }
 
 # ------------------------------------------------------------------- main ----
@@ -566,6 +643,10 @@ for i in "${!SCEN_LIST[@]}"; do
   run_scenario "${SCEN_LIST[$i]}"
 done
 echo "elapsed=$((SECONDS - T_START))" >>"$RES/machine.env"
+if [ "$LOADGEN" = wasmesh ] && [ -n "$PLOTS" ]; then
+  plot_runs fixed "Latency by percentile at $FIXED_RATE req/s (open loop, $FIXED_CONNS connections)"
+  plot_runs max "Latency by percentile at max throughput (closed loop, $CONNS connections)"
+fi
 cp "$TMP/commands.txt" "$RES/commands.txt"
 "$NODE" "$HERE/report.js" "$RES" "$OUT"
 log "written $OUT"

@@ -120,11 +120,14 @@ export function seriesOf(r: BenchResult, label?: string): PlotSeries {
 
 /** `wasmesh bench plot a.json b.json -o cmp.svg`: overlay saved runs. */
 export function plotFiles(files: string[], out: string, title?: string): void {
-  const series = files.map((f) => {
+  const runs = files.map((f) => {
     const r = JSON.parse(fs.readFileSync(f, 'utf8')) as BenchResult;
     if (r.tool !== 'wasmesh bench' || !Array.isArray(r.spectrum)) throw new Error(`${f}: not a wasmesh bench --json file`);
-    const base = path.basename(f).replace(/\.json$/, '');
-    return seriesOf(r, `${base}: ${r.label}${r.targetRps !== null ? ` @ ${r.targetRps} rps` : ' (max)'}`);
+    return { r, s: seriesOf(r), base: path.basename(f).replace(/\.json$/, '') };
   });
+  // Each run's legend is its --label; the file name tells apart runs that share one.
+  const series = runs.map(({ s, base }) =>
+    runs.filter((o) => o.s.label === s.label).length > 1 ? { ...s, label: `${base}: ${s.label}` } : s,
+  );
   fs.writeFileSync(out, renderPlot(series, title));
 }

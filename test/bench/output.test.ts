@@ -75,6 +75,15 @@ describe('bench tool: output', () => {
       assert.equal(names.filter((n) => n === 'polyline').length, 2);
       assert.ok(names.includes('text') && names.includes('line'));
       assert.match(cmp, /A &lt;vs&gt; B/);
+      // Legends are the runs' labels; the file name only tells apart runs that share a label.
+      assert.match(cmp, />run A @ 300 rps</);
+      assert.match(cmp, new RegExp(`>${url.replace(/[.?]/g, '\\$&')} \\(max\\)<`));
+      fs.copyFileSync(path.join(dir, 'a.json'), path.join(dir, 'a2.json'));
+      const same = await wasmesh(['bench', 'plot', path.join(dir, 'a.json'), path.join(dir, 'a2.json'), '-o', path.join(dir, 'same.svg')]);
+      assert.equal(same.code, 0, same.stderr);
+      const sameSvg = fs.readFileSync(path.join(dir, 'same.svg'), 'utf8');
+      assert.match(sameSvg, />a: run A @ 300 rps</);
+      assert.match(sameSvg, />a2: run A @ 300 rps</);
       for (const label of ['0%', '90%', '99%']) assert.ok(cmp.includes(`>${label}<`), label);
     } finally {
       await srv.close();
