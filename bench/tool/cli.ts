@@ -1,4 +1,5 @@
 // `wasmesh bench URL [options]` and `wasmesh bench plot A.json [B.json ...] -o OUT.svg`.
+import './gc-flags'; // first: before this thread's heap grows
 import * as fs from 'fs';
 import { flag, parseArgs, type ParsedArgs } from '../../runtime/cli/args';
 import { renderPlot, plotFiles, seriesOf } from './plot';

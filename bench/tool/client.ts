@@ -3,6 +3,10 @@
 // buffer per thread (`onread`), responses framed by ResponseFramer. Requests
 // go out with a synchronous write(2) on the socket's descriptor when libuv
 // has nothing queued (no stream machinery per request), else socket.write().
+// In the open loop another thread (the pacer) writes requests on the
+// descriptor: the owner's adopt() then tells this thread about the exchange
+// when its response starts, and onClosing() runs before the descriptor is
+// closed.
 import { performance } from 'perf_hooks';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -21,6 +25,14 @@ export interface ConnOwner {
   onConnectFailed(conn: Conn, kind: ErrorKind, message: string): void;
   /** The connection is closed (after any of the above); the owner may reconnect it. */
   onClosed(conn: Conn): void;
+  /**
+   * Bytes arrived with no exchange known to this thread: if another thread
+   * wrote a request, record it with conn.beginExchange() and return true
+   * (else the bytes are unsolicited).
+   */
+  adopt?(conn: Conn): boolean;
+  /** The socket is being destroyed: its descriptor is closed right after this returns. */
+  onClosing?(conn: Conn): void;
 }
 
 /** One read buffer for every connection of this thread: reads are handled synchronously. */
@@ -82,6 +94,16 @@ export class Conn {
       onread: { buffer: READ_BUFFER, callback: (n: number, buf: Buffer) => this.onRead(n, buf) },
     });
     this.sock = s;
+    const owner = this.owner;
+    if (owner.onClosing) {
+      // libuv closes the descriptor inside _destroy (for every reason: our
+      // destroy(), a read error, the end after EOF): tell the owner first.
+      const destroy = s._destroy;
+      s._destroy = (err, cb) => {
+        owner.onClosing!(this);
+        destroy.call(s, err, cb);
+      };
+    }
     s.on('connect', () => {
       this.connecting = false;
       this.alive = true;
@@ -100,13 +122,23 @@ export class Conn {
 
   private connectError = '';
 
-  /** Write the request; the exchange is in flight from now. */
-  send(req: Buffer, intended: number, now: number, measured: boolean, headRequest: boolean): void {
+  /** The socket's descriptor, -1 when not connected. */
+  get descriptor(): number {
+    return this.fd;
+  }
+
+  /** An exchange is in flight from now (its request written at `sentAt`). */
+  beginExchange(intended: number, sentAt: number, measured: boolean, headRequest: boolean): void {
     this.busy = true;
     this.intended = intended;
-    this.sentAt = now;
+    this.sentAt = sentAt;
     this.measured = measured;
     this.framer.reset(headRequest);
+  }
+
+  /** Write the request; the exchange is in flight from now. */
+  send(req: Buffer, intended: number, now: number, measured: boolean, headRequest: boolean): void {
+    this.beginExchange(intended, now, measured, headRequest);
     const s = this.sock!;
     if (this.fd >= 0 && s.writableLength === 0) {
       let off = 0;
@@ -140,7 +172,7 @@ export class Conn {
   }
 
   private onRead(n: number, buf: Buffer): boolean {
-    if (!this.busy) {
+    if (!this.busy && !(this.owner.adopt?.(this) ?? false)) {
       // Bytes nobody asked for: the server is broken; this connection is unusable.
       this.abort('parse');
       return false;
@@ -151,12 +183,12 @@ export class Conn {
       this.abort('parse');
       return false;
     }
-    this.busy = false;
     if (r < n) {
-      // More than one response to one request.
+      // More than one response to one request: the exchange failed.
       this.abort('parse');
       return false;
     }
+    this.busy = false;
     if (!this.framer.keepAlive) this.alive = false;
     this.owner.onResponse(this, performance.now());
     return true;

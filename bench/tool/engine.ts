@@ -28,6 +28,8 @@ export abstract class Engine implements ConnOwner {
   protected completedTotal = 0;
   protected sent = 0;
   protected completed = 0;
+  /** Exchanges that ended in an error (warm-up included). */
+  protected failedTotal = 0;
   protected unsent = 0;
   protected intendedCount = 0;
   private rxBytes = 0;
@@ -35,8 +37,8 @@ export abstract class Engine implements ConnOwner {
   private reconnects = 0;
   private errorsTotal = 0;
   private lastEvent = 0;
-  private readonly live: Float64Array;
-  private readonly liveBase: number;
+  protected readonly live: Float64Array;
+  protected readonly liveBase: number;
   private checker: NodeJS.Timeout | null = null;
   private hardStop: NodeJS.Timeout | null = null;
   private onDone: ((r: WorkerResult) => void) | null = null;
@@ -76,8 +78,8 @@ export abstract class Engine implements ConnOwner {
   }
   private onInitial: ((ok: boolean, msg: string) => void) | null = null;
 
-  /** Start the clock at `t0` (performance.now() time, may be in the future). */
-  run(t0: number): Promise<WorkerResult> {
+  /** Start the clock at `t0` (performance.now() time, may be in the future; `t0ns` is the same instant on process.hrtime). */
+  run(t0: number, _t0ns: bigint): Promise<WorkerResult> {
     this.t0 = t0;
     this.warmEnd = t0 + this.cfg.warmupMs;
     this.tEnd = this.warmEnd + this.cfg.durationMs;
@@ -103,6 +105,10 @@ export abstract class Engine implements ConnOwner {
   protected abstract onEnd(): void;
   /** No more requests will be issued. */
   protected abstract get exhausted(): boolean;
+  /** The exchange on `conn` ended (response or failure), before anything else happens to it. */
+  protected exchangeEnded(_conn: Conn): void {}
+  /** Bring `busy`/`sentAt` and the sent counts up to date (open loop: another thread writes). */
+  protected refresh(): void {}
 
   /** Mark the run started and retry connections whose first connect failed. */
   protected startConnections(): void {
@@ -132,6 +138,7 @@ export abstract class Engine implements ConnOwner {
   }
 
   onResponse(conn: Conn, now: number): void {
+    this.exchangeEnded(conn);
     this.inflight--;
     this.completedTotal++;
     if (conn.measured) {
@@ -157,7 +164,9 @@ export abstract class Engine implements ConnOwner {
   }
 
   onExchangeFailed(conn: Conn, kind: ErrorKind): void {
+    this.exchangeEnded(conn);
     this.inflight--;
+    this.failedTotal++;
     if (conn.measured) {
       this.count(kind);
       this.lastEvent = performance.now();
@@ -189,6 +198,7 @@ export abstract class Engine implements ConnOwner {
 
   /** Abort exchanges and connects older than the timeout. */
   private sweep(): void {
+    this.refresh();
     const now = performance.now();
     const limit = this.cfg.timeoutMs;
     for (const c of this.conns) {
@@ -206,6 +216,7 @@ export abstract class Engine implements ConnOwner {
     this.finished = true;
     if (this.checker) clearInterval(this.checker);
     if (this.hardStop) clearTimeout(this.hardStop);
+    this.refresh();
     // Whatever is still in flight at the hard stop timed out.
     for (const c of this.conns) {
       if (c.busy && c.measured) this.count('timeout');

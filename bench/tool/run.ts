@@ -2,6 +2,7 @@
 // one clock, shows progress, merges what they measured into one result.
 import * as path from 'path';
 import { Worker } from 'worker_threads';
+import { quietGc } from './gc-flags';
 import { encode, merge, spectrum, summarize, type Histogram, type SpectrumPoint, type Summary } from './histogram';
 import { ERROR_KINDS, LIVE_SLOTS, type BenchOptions, type ErrorKind, type WorkerConfig, type WorkerMessage, type WorkerResult } from './types';
 
@@ -90,6 +91,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   if (o.workers < 1 || o.connections < o.workers) throw new Error('--connections must be at least --workers (each worker needs one)');
   if (o.mode === 'open' && !(o.rate > 0)) throw new Error('open loop needs --rate > 0');
   const request = buildRequest(o, u);
+  quietGc(); // (for the worker threads, when not started from cli.ts)
   const live = new SharedArrayBuffer(8 * LIVE_SLOTS * o.workers);
   const liveView = new Float64Array(live);
   const startedAt = new Date().toISOString();

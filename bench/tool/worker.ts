@@ -1,10 +1,10 @@
 // worker_threads entry of the load tool: opens this worker's connections,
 // reports "ready", starts on the main thread's clock and posts its result.
-import { performance } from 'perf_hooks';
 import { parentPort, workerData } from 'worker_threads';
 import { ClosedLoop } from './closed-loop';
 import type { Engine } from './engine';
 import { OpenLoop } from './open-loop';
+import { toLocal } from './schedule';
 import type { StartMessage, WorkerConfig, WorkerMessage } from './types';
 
 function post(m: WorkerMessage): void {
@@ -19,8 +19,8 @@ async function main(): Promise<void> {
   post({ type: 'ready', ...ready });
   const m = await start;
   // hrtime is one monotonic clock for every thread; performance.now() is per thread.
-  const t0 = performance.now() + Number(BigInt(m.t0ns) - process.hrtime.bigint()) / 1e6;
-  const result = await engine.run(t0);
+  const t0ns = BigInt(m.t0ns);
+  const result = await engine.run(toLocal(t0ns), t0ns);
   post({ type: 'done', result });
 }
 

@@ -133,3 +133,64 @@ describe('bench tool: errors', () => {
     }
   });
 });
+
+describe('bench tool: open loop with the pacer thread', () => {
+  it('timeouts (from the write time), resets, extra bytes, HEAD; every request the server saw is counted once', async () => {
+    const HEAD_OK = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n', 'latin1'); // no body: HEAD
+    const srv = await countingServer((n, sock) => {
+      if (n === 5) return; // never answered: timeout
+      if (n === 10) {
+        sock.resetAndDestroy();
+        return;
+      }
+      if (n === 15) {
+        sock.write('HTTP/1.1 200 O');
+        sock.destroy(); // closed mid-head
+        return;
+      }
+      if (n === 20) {
+        sock.write(Buffer.concat([HEAD_OK, Buffer.from('junk')])); // more than one response
+        return;
+      }
+      sock.write(HEAD_OK);
+    });
+    try {
+      const t = Date.now();
+      const r = await runBench(opts(srv.port, { mode: 'open', rate: 200, connections: 2, duration: 1, warmup: 0, timeoutMs: 200, method: 'HEAD' }));
+      assert.ok(Date.now() - t < 3000, `took ${Date.now() - t} ms`);
+      assert.deepEqual(r.errors, { timeout: 1, reset: 2, parse: 1 });
+      assert.equal(r.connections.reconnects, 4);
+      assert.equal(r.requests.intended, 200);
+      assert.equal(r.requests.sentTotal, 200);
+      assert.equal(srv.count(), 200);
+      assert.equal(r.requests.unsent, 0);
+      assert.equal(r.requests.completed, 196);
+      assert.equal(r.status['200'], 196);
+      // the timed-out request is not in the latency histogram; nothing waited long
+      assert.ok(r.latency.max < 190, `max ${r.latency.max} ms`);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('the tool does not spin while requests are in flight (CPU use at 1000 req/s)', async () => {
+    // Every request is in flight when the next one is due (3 ms answers):
+    // a tool that polls its event loop to keep time burns a core here.
+    const srv = await countingServer((_n, sock) => setTimeout(() => sock.write(OK_CL), 3));
+    try {
+      const cpu0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      const r = await runBench(opts(srv.port, { mode: 'open', rate: 1000, connections: 10, duration: 2, warmup: 0 }));
+      const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      assert.equal(r.errorsTotal, 0);
+      assert.equal(r.requests.completed, 2000);
+      // This process: the tool's threads and the test server. Mostly the
+      // pacer's last 150 µs of spinning before each request (~15 %).
+      const share = (cpu.user + cpu.system) / wallUs;
+      assert.ok(share < 0.6, `CPU ${(100 * share).toFixed(0)} % of one core`);
+    } finally {
+      await srv.close();
+    }
+  });
+});
