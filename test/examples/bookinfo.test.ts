@@ -342,7 +342,8 @@ describe('examples/bookinfo: the README walkthrough against `wasmesh demo`', () 
   it('7. metrics: the admin endpoints and the CLI', async () => {
     assert.ok((await metric(port(15000), 'wasmesh_filter_ratelimit_per_user_rq_limited'))! >= 4);
     assert.ok((await metric(port(15000), 'wasmesh_filter_authz_denied'))! >= 2);
-    assert.ok((await metric(port(15100), 'wasmesh_cluster_upstream_rq_total{cluster="reviews|v1"}'))! >= 100);
+    // Steps 1 and 2: 12 calls, then about 90 of 100 (a weighted random pick, so not exactly).
+    assert.ok((await metric(port(15100), 'wasmesh_cluster_upstream_rq_total{cluster="reviews|v1"}'))! >= 75);
     assert.ok((await metric(port(15100), 'wasmesh_cluster_upstream_rq_total{cluster="reviews|v3"}'))! >= 2);
     assert.ok((await metric(port(15100), 'wasmesh_listener_downstream_rq_xx_total{listener="outbound",code_class="2xx"}'))! > 0);
     const dump = JSON.parse((await get(port(15000), '/config_dump')).body.toString());
