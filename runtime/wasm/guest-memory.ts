@@ -130,6 +130,25 @@ export class GuestMemory {
     this.view().writeBigUInt64LE(v, ptr);
   }
 
+  /**
+   * Stores `ms` (epoch milliseconds, fractional) as u64 nanoseconds. Filters
+   * read the clock on every request; doing it in doubles, split so every step
+   * stays exact below 2^53, avoids a BigInt per call.
+   */
+  setEpochNanos(ptr: number, ms: number): void {
+    if (ptr < 0 || ptr + 8 > this.view().length) return;
+    const whole = Math.floor(ms);
+    const sub = Math.floor((ms - whole) * 1e6);
+    const h = Math.floor(whole / 65536);
+    const b = h * 1e6; // nanos = b * 2^16 + a
+    const a = (whole - h * 65536) * 1e6 + sub;
+    const t = (b % 65536) * 65536 + a;
+    const lo = t % 4294967296;
+    const hi = Math.floor(b / 65536) + Math.floor(t / 4294967296);
+    this.setU32(ptr, lo);
+    this.setU32(ptr + 4, hi);
+  }
+
   /** Guest memory from the guest's own allocator; 0 if it failed. */
   allocate(size: number): number {
     // A zero-byte allocation may legitimately return 0 in some allocators; ask for one byte.

@@ -81,14 +81,30 @@ export class RootContext {
 
 /** The request side of a stream: headers, trailers, body and pseudo-headers. */
 export class HttpRequest {
-  readonly headers: HeaderMap;
-  readonly trailers: HeaderMap;
-  readonly body: Body;
+  // Created on first use: most filters touch only the headers, and every
+  // object made per stream is one more for the collector to sweep.
+  private h: HeaderMap | null = null;
+  private t: HeaderMap | null = null;
+  private b: Body | null = null;
 
-  constructor(contextId: u32) {
-    this.headers = new HeaderMap(MapType.RequestHeaders, contextId);
-    this.trailers = new HeaderMap(MapType.RequestTrailers, contextId);
-    this.body = new Body(BufferType.HttpRequestBody, contextId);
+  constructor(readonly contextId: u32) {}
+
+  get headers(): HeaderMap {
+    let m = this.h;
+    if (m === null) this.h = m = new HeaderMap(MapType.RequestHeaders, this.contextId);
+    return m;
+  }
+
+  get trailers(): HeaderMap {
+    let m = this.t;
+    if (m === null) this.t = m = new HeaderMap(MapType.RequestTrailers, this.contextId);
+    return m;
+  }
+
+  get body(): Body {
+    let b = this.b;
+    if (b === null) this.b = b = new Body(BufferType.HttpRequestBody, this.contextId);
+    return b;
   }
 
   /** `:path` (path and query), or "" when absent. */
@@ -110,14 +126,28 @@ export class HttpRequest {
 
 /** The response side of a stream. */
 export class HttpResponse {
-  readonly headers: HeaderMap;
-  readonly trailers: HeaderMap;
-  readonly body: Body;
+  private h: HeaderMap | null = null;
+  private t: HeaderMap | null = null;
+  private b: Body | null = null;
 
-  constructor(contextId: u32) {
-    this.headers = new HeaderMap(MapType.ResponseHeaders, contextId);
-    this.trailers = new HeaderMap(MapType.ResponseTrailers, contextId);
-    this.body = new Body(BufferType.HttpResponseBody, contextId);
+  constructor(readonly contextId: u32) {}
+
+  get headers(): HeaderMap {
+    let m = this.h;
+    if (m === null) this.h = m = new HeaderMap(MapType.ResponseHeaders, this.contextId);
+    return m;
+  }
+
+  get trailers(): HeaderMap {
+    let m = this.t;
+    if (m === null) this.t = m = new HeaderMap(MapType.ResponseTrailers, this.contextId);
+    return m;
+  }
+
+  get body(): Body {
+    let b = this.b;
+    if (b === null) this.b = b = new Body(BufferType.HttpResponseBody, this.contextId);
+    return b;
   }
 
   /** `:status` as a number; 0 when absent or not a number. */
@@ -262,7 +292,18 @@ export class HttpContext {
 
 const rootFactories = new Map<string, (id: u32) => RootContext>();
 const roots = new Map<u32, RootContext>();
-const streams = new Map<u32, HttpContext>();
+
+// Live HTTP contexts by id. Hosts hand out context ids in sequence, so the
+// low bits index a table directly, with no hashing and no rehash as streams
+// come and go (a Map did both on every stream). An id whose slot is still held
+// by an older, long-lived stream goes to the overflow map.
+const STREAM_SLOTS: u32 = 1024;
+const slotIds = new StaticArray<u32>(<i32>STREAM_SLOTS);
+const slotContexts = new StaticArray<HttpContext | null>(<i32>STREAM_SLOTS);
+const overflow = new Map<u32, HttpContext>();
+
+/** The root found last: every stream of a filter asks for the same one. */
+let lastRoot: RootContext | null = null;
 
 /**
  * Registers the root context factory for `rootId` (the `root_id` of the
@@ -310,28 +351,51 @@ export function createRoot(id: u32, rootId: string): RootContext {
 
 /** Internal (dispatcher). */
 export function findRoot(id: u32): RootContext | null {
-  return roots.has(id) ? roots.get(id) : null;
+  const last = lastRoot;
+  if (last !== null && last.id == id) return last;
+  if (!roots.has(id)) return null;
+  const r = roots.get(id);
+  lastRoot = r;
+  return r;
 }
 
 /** Internal (dispatcher). */
 export function createStream(id: u32, root: RootContext): HttpContext {
   const ctx = root.newHttpContext(id);
-  streams.set(id, ctx);
+  const slot = <i32>(id & (STREAM_SLOTS - 1));
+  if (id != 0 && (unchecked(slotIds[slot]) == 0 || unchecked(slotIds[slot]) == id)) {
+    unchecked(slotIds[slot] = id);
+    unchecked(slotContexts[slot] = ctx);
+  } else {
+    overflow.set(id, ctx);
+  }
   return ctx;
 }
 
 /** Internal (dispatcher). */
 export function findStream(id: u32): HttpContext | null {
-  return streams.has(id) ? streams.get(id) : null;
+  const slot = <i32>(id & (STREAM_SLOTS - 1));
+  if (id != 0 && unchecked(slotIds[slot]) == id) return unchecked(slotContexts[slot]);
+  if (overflow.size == 0 || !overflow.has(id)) return null;
+  return overflow.get(id);
 }
 
 /** True while the host has not deleted context `id`. */
 export function isLiveContext(id: u32): bool {
-  return streams.has(id) || roots.has(id);
+  return findStream(id) !== null || roots.has(id);
 }
 
 /** Internal (dispatcher). */
 export function forgetContext(id: u32): void {
-  streams.delete(id);
-  roots.delete(id);
+  const slot = <i32>(id & (STREAM_SLOTS - 1));
+  if (id != 0 && unchecked(slotIds[slot]) == id) {
+    unchecked(slotIds[slot] = 0);
+    unchecked(slotContexts[slot] = null);
+  } else if (overflow.size > 0) {
+    overflow.delete(id);
+  }
+  if (roots.has(id)) {
+    roots.delete(id);
+    if (lastRoot !== null && lastRoot!.id == id) lastRoot = null;
+  }
 }

@@ -7,7 +7,9 @@ import {
   proxy_remove_header_map_value, proxy_replace_header_map_value, proxy_set_header_map_pairs,
 } from "./imports";
 import { MapType, Status } from "./enums";
-import { RET_PTR, RET_SIZE, activate, clearReturn, freeHostBlock, lowerAscii, takeString } from "./internal";
+import {
+  RET_PTR, RET_SIZE, activate, clearReturn, encodeName, encodeValue, freeHostBlock, nameSize, takeString, valueSize,
+} from "./internal";
 
 /** One header: a name and a value. */
 export class HeaderPair {
@@ -38,9 +40,9 @@ export class HeaderMap {
   /** The first value of `name`, or null when absent. */
   get(name: string): string | null {
     activate(this.contextId);
-    const key = String.UTF8.encode(lowerAscii(name));
+    const key = encodeName(name, true);
     clearReturn();
-    const st = proxy_get_header_map_value(this.mapType, changetype<usize>(key), key.byteLength, RET_PTR, RET_SIZE);
+    const st = proxy_get_header_map_value(this.mapType, key, nameSize(), RET_PTR, RET_SIZE);
     if (st != Status.Ok) return null;
     return takeString();
   }
@@ -57,13 +59,12 @@ export class HeaderMap {
   getAll(name: string): string[] {
     activate(this.contextId);
     const out = new Array<string>();
-    const key = String.UTF8.encode(lowerAscii(name));
+    const keyPtr = encodeName(name, true);
+    const keyLen = nameSize();
     clearReturn();
     if (proxy_get_header_map_pairs(this.mapType, RET_PTR, RET_SIZE) != Status.Ok) return out;
     const ptr = load<usize>(RET_PTR);
     const size = <usize>load<u32>(RET_SIZE);
-    const keyPtr = changetype<usize>(key);
-    const keyLen = <usize>key.byteLength;
     if (size >= 4) {
       const n = <usize>load<u32>(ptr);
       const end = ptr + size;
@@ -100,26 +101,24 @@ export class HeaderMap {
   /** Sets `name` to `value`, replacing any existing values (adds it when absent). */
   set(name: string, value: string): Status {
     activate(this.contextId);
-    const k = String.UTF8.encode(lowerAscii(name));
-    const v = String.UTF8.encode(value);
-    return <Status>proxy_replace_header_map_value(
-      this.mapType, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+    const k = encodeName(name, true);
+    const v = encodeValue(value);
+    return <Status>proxy_replace_header_map_value(this.mapType, k, nameSize(), v, valueSize());
   }
 
   /** Adds a value for `name`, keeping existing ones. */
   add(name: string, value: string): Status {
     activate(this.contextId);
-    const k = String.UTF8.encode(lowerAscii(name));
-    const v = String.UTF8.encode(value);
-    return <Status>proxy_add_header_map_value(
-      this.mapType, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+    const k = encodeName(name, true);
+    const v = encodeValue(value);
+    return <Status>proxy_add_header_map_value(this.mapType, k, nameSize(), v, valueSize());
   }
 
   /** Removes every value of `name`. */
   remove(name: string): Status {
     activate(this.contextId);
-    const k = String.UTF8.encode(lowerAscii(name));
-    return <Status>proxy_remove_header_map_value(this.mapType, changetype<usize>(k), k.byteLength);
+    const k = encodeName(name, true);
+    return <Status>proxy_remove_header_map_value(this.mapType, k, nameSize());
   }
 
   /** Replaces the whole map with `pairs`. */

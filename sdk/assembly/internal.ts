@@ -1,13 +1,21 @@
 // SDK internals shared by the wrappers: the result slots the host writes to,
-// copying host-allocated memory into managed objects, and effective-context
-// tracking. Not part of the public API.
+// copying host-allocated memory into managed objects, scratch encoding of
+// arguments, and effective-context tracking. Not part of the public API.
 //
-// Memory model: when a host call returns data (`**ret_data, *ret_size`), the
-// host first calls the guest export `proxy_on_memory_allocate(size)` (see
-// exports.ts), which takes a raw block from the TLSF heap with `heap.alloc`.
+// Memory model. Per request, a filter passes a dozen names and values to the
+// host and gets as many back; allocating (and later sweeping) an object for
+// each was a third of a typical filter's cost, so neither direction allocates:
+// - Arguments (header names, keys, property paths, values) are encoded into
+//   two reusable raw blocks, the name slot and the value slot (`encodeName`,
+//   `encodeValue`), valid until the next encode into the same slot.
+// - Results: the host first calls the guest export
+//   `proxy_on_memory_allocate(size)` (exports.ts), which bumps a pointer in a
+//   raw arena (`allocateForHost`). The SDK copies the bytes into a managed
+//   String or ArrayBuffer (or reads them in place) and releases the block at
+//   once; the arena rewinds when no block is outstanding, and at the start of
+//   every callback. Results too big for the arena get a TLSF block of their own.
 // Raw blocks are invisible to the garbage collector, so a collection can never
-// move or free them while the host is writing. The SDK copies the bytes into a
-// managed ArrayBuffer or String and frees the raw block straight away.
+// move or free them while the host is writing.
 
 import { proxy_set_effective_context } from "./imports";
 
@@ -27,14 +35,139 @@ export const RET_U64: usize = memory.data(8, 8);
   store<u32>(RET_SIZE, 0);
 }
 
+// ---- result arena
+
+/** Results up to this size share the arena; bigger ones (bodies) get their own block. */
+const ARENA_MAX_BLOCK: usize = 16384;
+let arenaBase: usize = 0;
+let arenaCap: usize = 0;
+let arenaTop: usize = 0;
+/** Arena blocks handed to the host and not yet released. */
+let arenaLive: i32 = 0;
+
 /** Allocates raw memory for the host (the body of `proxy_on_memory_allocate`). */
 export function allocateForHost(size: usize): usize {
-  return heap.alloc(size);
+  const need = (size + 7) & ~<usize>7;
+  if (need > ARENA_MAX_BLOCK) return heap.alloc(size);
+  if (arenaTop + need > arenaCap) {
+    // Grow only when nothing in the arena is outstanding; otherwise this one block goes to the heap.
+    if (arenaLive != 0) return heap.alloc(size);
+    let cap = arenaCap == 0 ? <usize>1024 : arenaCap;
+    while (cap < need) cap <<= 1;
+    if (arenaBase != 0) heap.free(arenaBase);
+    arenaBase = heap.alloc(cap);
+    arenaCap = cap;
+    arenaTop = 0;
+  }
+  const p = arenaBase + arenaTop;
+  arenaTop += need;
+  arenaLive++;
+  return p;
 }
 
 /** Frees a block the host wrote a result into. */
 export function freeHostBlock(ptr: usize): void {
-  if (ptr >= __heap_base) heap.free(ptr);
+  if (ptr >= arenaBase && ptr < arenaBase + arenaCap) {
+    if (--arenaLive <= 0) {
+      arenaLive = 0;
+      arenaTop = 0;
+    }
+  } else if (ptr >= __heap_base) {
+    heap.free(ptr);
+  }
+}
+
+/** Called at the start of each callback: no result of an earlier one can still be in use. */
+// @ts-ignore: decorator
+@inline function rewindArena(): void {
+  arenaTop = 0;
+  arenaLive = 0;
+}
+
+// ---- scratch encoding of arguments
+
+let namePtr: usize = 0;
+let nameCap: usize = 0;
+let nameLen: usize = 0;
+let valuePtr: usize = 0;
+let valueCap: usize = 0;
+let valueLen: usize = 0;
+
+/** A fresh raw block of `size` bytes in place of `ptr` (whose contents are not kept). */
+function regrow(ptr: usize, size: usize): usize {
+  if (ptr != 0) heap.free(ptr);
+  return heap.alloc(size);
+}
+
+function capFor(need: usize): usize {
+  let cap: usize = 64;
+  while (cap < need) cap <<= 1;
+  return cap;
+}
+
+function ensureName(n: usize): void {
+  if (n > nameCap || namePtr == 0) {
+    nameCap = capFor(n);
+    namePtr = regrow(namePtr, nameCap);
+  }
+}
+
+/**
+ * Encodes `s` as UTF-8 into the name slot, ASCII-lowercased when `lower`
+ * (header names); returns the pointer, `nameSize()` the length.
+ */
+export function encodeName(s: string, lower: bool = false): usize {
+  ensureName(<usize>String.UTF8.byteLength(s));
+  nameLen = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, namePtr);
+  if (lower) {
+    for (let i: usize = 0; i < nameLen; i++) {
+      const c = load<u8>(namePtr + i);
+      if (c >= 65 && c <= 90) store<u8>(namePtr + i, c + 32);
+    }
+  }
+  return namePtr;
+}
+
+/** `n` bytes of the name slot, zero-filled, for arguments built in place; `nameSize()` is `n`. */
+export function reserveName(n: usize): usize {
+  ensureName(n);
+  memory.fill(namePtr, 0, n);
+  nameLen = n;
+  return namePtr;
+}
+
+/** Length in bytes of the last `encodeName`/`reserveName`. */
+// @ts-ignore: decorator
+@inline export function nameSize(): usize {
+  return nameLen;
+}
+
+function ensureValue(n: usize): void {
+  if (n > valueCap || valuePtr == 0) {
+    valueCap = capFor(n);
+    valuePtr = regrow(valuePtr, valueCap);
+  }
+}
+
+/** Encodes `s` as UTF-8 into the value slot; `valueSize()` is the length. */
+export function encodeValue(s: string): usize {
+  ensureValue(<usize>String.UTF8.byteLength(s));
+  valueLen = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, valuePtr);
+  return valuePtr;
+}
+
+/** `n` bytes of the value slot, zero-filled, for arguments built in place; `valueSize()` is `n`. */
+export function reserveValue(n: usize): usize {
+  ensureValue(n);
+  memory.fill(valuePtr, 0, n);
+  valueLen = n;
+  return valuePtr;
+}
+
+/** Length in bytes of the last `encodeValue`/`reserveValue`. */
+// @ts-ignore: decorator
+@inline export function valueSize(): usize {
+  return valueLen;
 }
 
 /** Copies the returned block into a new ArrayBuffer and frees the block. */
@@ -61,36 +194,6 @@ export function dropReturned(): void {
   freeHostBlock(load<usize>(RET_PTR));
 }
 
-/** UTF-8 bytes of a string (managed; pass `changetype<usize>(b)` and `b.byteLength`). */
-// @ts-ignore: decorator
-@inline export function utf8(s: string): ArrayBuffer {
-  return String.UTF8.encode(s);
-}
-
-/** Bytes of a string as an ArrayBuffer pointer, for host calls. */
-// @ts-ignore: decorator
-@inline export function ptrOf(b: ArrayBuffer): usize {
-  return changetype<usize>(b);
-}
-
-/** ASCII-lowercases a header name; returns the same string when already lowercase. */
-export function lowerAscii(s: string): string {
-  const n = s.length;
-  let i = 0;
-  for (; i < n; i++) {
-    const c = load<u16>(changetype<usize>(s) + (<usize>i << 1));
-    if (c >= 65 && c <= 90) break;
-  }
-  if (i == n) return s;
-  const out = changetype<string>(__new(<usize>n << 1, idof<string>()));
-  for (let j = 0; j < n; j++) {
-    let c = load<u16>(changetype<usize>(s) + (<usize>j << 1));
-    if (c >= 65 && c <= 90) c += 32;
-    store<u16>(changetype<usize>(out) + (<usize>j << 1), c);
-  }
-  return out;
-}
-
 // ---- effective context
 
 /** The context the host is currently calling into (0 outside callbacks). */
@@ -100,6 +203,7 @@ let effectiveContextId: u32 = 0;
 
 /** Called at the start of every `proxy_on_*` callback. */
 export function enterCallback(contextId: u32): void {
+  rewindArena();
   currentContextId = contextId;
   effectiveContextId = contextId;
 }

@@ -4,7 +4,7 @@
 
 import { proxy_get_property, proxy_set_property } from "./imports";
 import { Status } from "./enums";
-import { RET_PTR, RET_SIZE, clearReturn, takeBuffer, takeString } from "./internal";
+import { RET_PTR, RET_SIZE, clearReturn, dropReturned, encodeValue, nameSize, reserveName, takeBuffer, takeString, valueSize } from "./internal";
 
 /** Serializes a property path: the segments' UTF-8 joined by `\0`, no trailing NUL. */
 export function encodePropertyPath(path: string[]): ArrayBuffer {
@@ -21,10 +21,25 @@ export function encodePropertyPath(path: string[]): ArrayBuffer {
   return out;
 }
 
+/** Encodes a property path into the name slot (see encodePropertyPath); returns the pointer, nameSize() the length. */
+function pathInScratch(path: string[]): usize {
+  const n = path.length;
+  if (n == 0) return reserveName(0);
+  let total = n - 1;
+  for (let i = 0; i < n; i++) total += String.UTF8.byteLength(unchecked(path[i]));
+  let at = reserveName(<usize>total);
+  const p = at;
+  for (let i = 0; i < n; i++) {
+    const seg = unchecked(path[i]);
+    at += String.UTF8.encodeUnsafe(changetype<usize>(seg), seg.length, at) + 1;
+  }
+  return p;
+}
+
 function fetch(path: string[]): bool {
-  const p = encodePropertyPath(path);
+  const p = pathInScratch(path);
   clearReturn();
-  return proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE) == Status.Ok;
+  return proxy_get_property(p, nameSize(), RET_PTR, RET_SIZE) == Status.Ok;
 }
 
 /** The raw bytes of a property, or null when the host has no such property. */
@@ -44,25 +59,29 @@ export function getPropertyString(path: string[]): string | null {
  * `request.size`), or `defaultValue` when absent or not 8 bytes.
  */
 export function getPropertyInt(path: string[], defaultValue: i64 = 0): i64 {
-  const b = getProperty(path);
-  if (b === null || b.byteLength != 8) return defaultValue;
-  return load<i64>(changetype<usize>(b));
+  if (!fetch(path)) return defaultValue;
+  const v = load<u32>(RET_SIZE) == 8 ? load<i64>(load<usize>(RET_PTR)) : defaultValue;
+  dropReturned();
+  return v;
 }
 
 /** A boolean property (1 byte), or `defaultValue` when absent or not 1 byte. */
 export function getPropertyBool(path: string[], defaultValue: bool = false): bool {
-  const b = getProperty(path);
-  if (b === null || b.byteLength != 1) return defaultValue;
-  return load<u8>(changetype<usize>(b)) != 0;
+  if (!fetch(path)) return defaultValue;
+  const v = load<u32>(RET_SIZE) == 1 ? load<u8>(load<usize>(RET_PTR)) != 0 : defaultValue;
+  dropReturned();
+  return v;
 }
 
 /** Sets a property, readable by later filters of the same stream. */
 export function setProperty(path: string[], value: ArrayBuffer): Status {
-  const p = encodePropertyPath(path);
-  return <Status>proxy_set_property(changetype<usize>(p), p.byteLength, changetype<usize>(value), value.byteLength);
+  const p = pathInScratch(path);
+  return <Status>proxy_set_property(p, nameSize(), changetype<usize>(value), value.byteLength);
 }
 
 /** `setProperty` with a UTF-8 string value. */
 export function setPropertyString(path: string[], value: string): Status {
-  return setProperty(path, String.UTF8.encode(value));
+  const p = pathInScratch(path);
+  const v = encodeValue(value);
+  return <Status>proxy_set_property(p, nameSize(), v, valueSize());
 }

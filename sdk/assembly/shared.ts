@@ -6,7 +6,7 @@ import {
   proxy_register_shared_queue, proxy_resolve_shared_queue, proxy_set_shared_data,
 } from "./imports";
 import { Status } from "./enums";
-import { RET_AUX, RET_PTR, RET_SIZE, clearReturn, takeBuffer, takeString } from "./internal";
+import { RET_AUX, RET_PTR, RET_SIZE, clearReturn, encodeName, nameSize, takeBuffer, takeString } from "./internal";
 
 /** A shared-data value and its CAS token. */
 export class SharedValue {
@@ -22,10 +22,10 @@ export class SharedValue {
 export class SharedData {
   /** The value of `key` and its CAS token, or null when absent. */
   static get(key: string): SharedValue | null {
-    const k = String.UTF8.encode(key);
+    const k = encodeName(key);
     clearReturn();
     store<u32>(RET_AUX, 0);
-    const st = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_AUX);
+    const st = proxy_get_shared_data(k, nameSize(), RET_PTR, RET_SIZE, RET_AUX);
     if (st != Status.Ok) return null;
     const cas = load<u32>(RET_AUX);
     return new SharedValue(takeBuffer(), cas);
@@ -33,9 +33,9 @@ export class SharedData {
 
   /** The value of `key` as a UTF-8 string, or null when absent. */
   static getString(key: string): string | null {
-    const k = String.UTF8.encode(key);
+    const k = encodeName(key);
     clearReturn();
-    const st = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_AUX);
+    const st = proxy_get_shared_data(k, nameSize(), RET_PTR, RET_SIZE, RET_AUX);
     if (st != Status.Ok) return null;
     return takeString();
   }
@@ -46,8 +46,8 @@ export class SharedData {
    * returns `Status.CasMismatch` (read again and retry).
    */
   static set(key: string, value: ArrayBuffer, cas: u32 = 0): Status {
-    const k = String.UTF8.encode(key);
-    return <Status>proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength, cas);
+    const k = encodeName(key);
+    return <Status>proxy_set_shared_data(k, nameSize(), changetype<usize>(value), value.byteLength, cas);
   }
 
   /** `set` with a UTF-8 string value. */

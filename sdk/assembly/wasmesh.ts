@@ -7,7 +7,9 @@
 
 import { proxy_call_foreign_function } from "./imports";
 import { Status } from "./enums";
-import { RET_PTR, RET_SIZE, clearReturn, dropReturned, takeBuffer } from "./internal";
+import {
+  RET_PTR, RET_SIZE, clearReturn, dropReturned, encodeName, nameSize, reserveValue, takeBuffer, valueSize,
+} from "./internal";
 
 /** The result of a foreign function: the host's status and the returned bytes. */
 export class ForeignResult {
@@ -17,28 +19,27 @@ export class ForeignResult {
 
 /** Calls a host foreign function (`proxy_call_foreign_function`) by name. */
 export function callForeignFunction(name: string, args: ArrayBuffer): ForeignResult {
-  const n = String.UTF8.encode(name);
+  const n = encodeName(name);
   clearReturn();
-  const st = <Status>proxy_call_foreign_function(
-    changetype<usize>(n), n.byteLength, changetype<usize>(args), args.byteLength, RET_PTR, RET_SIZE);
+  const st = <Status>proxy_call_foreign_function(n, nameSize(), changetype<usize>(args), args.byteLength, RET_PTR, RET_SIZE);
   if (st != Status.Ok) return new ForeignResult(st, new ArrayBuffer(0));
   return new ForeignResult(st, takeBuffer());
 }
 
-/** Calls a foreign function whose result bytes are not needed. */
-function callForStatus(name: string, args: ArrayBuffer): Status {
-  const n = String.UTF8.encode(name);
+/** Calls a foreign function whose result bytes are not needed; `args` is usually the value slot (see reserveValue). */
+function callForStatusRaw(name: string, args: usize, argsLen: usize): Status {
+  const n = encodeName(name);
   clearReturn();
-  const st = <Status>proxy_call_foreign_function(
-    changetype<usize>(n), n.byteLength, changetype<usize>(args), args.byteLength, RET_PTR, RET_SIZE);
+  const st = <Status>proxy_call_foreign_function(n, nameSize(), args, argsLen, RET_PTR, RET_SIZE);
   if (st == Status.Ok) dropReturned();
   return st;
 }
 
-function u32Args(a: u32): ArrayBuffer {
-  const b = new ArrayBuffer(4);
-  store<u32>(changetype<usize>(b), a);
-  return b;
+/** Calls a foreign function that takes one little-endian u32. */
+function callWithU32(name: string, a: u32): Status {
+  const p = reserveValue(4);
+  store<u32>(p, a);
+  return callForStatusRaw(name, p, 4);
 }
 
 /** Routing decisions for the current request. */
@@ -51,19 +52,18 @@ export namespace route {
   export function setCluster(cluster: string, hashKey: string = ""): Status {
     const c = String.UTF8.byteLength(cluster);
     const h = String.UTF8.byteLength(hashKey);
-    const args = new ArrayBuffer(h > 0 ? c + 1 + h : c); // zero-filled: the separator is \0
-    const p = changetype<usize>(args);
+    const p = reserveValue(<usize>(h > 0 ? c + 1 + h : c)); // zero-filled: the separator is \0
     String.UTF8.encodeUnsafe(changetype<usize>(cluster), cluster.length, p);
     if (h > 0) String.UTF8.encodeUnsafe(changetype<usize>(hashKey), hashKey.length, p + c + 1);
-    return callForStatus("wasmesh.set_cluster", args);
+    return callForStatusRaw("wasmesh.set_cluster", p, valueSize());
   }
 
   /** Sets the request's total and per-try timeouts in ms (0 = leave unchanged). */
   export function setTimeouts(totalMs: u32, perTryMs: u32): Status {
-    const args = new ArrayBuffer(8);
-    store<u32>(changetype<usize>(args), totalMs);
-    store<u32>(changetype<usize>(args) + 4, perTryMs);
-    return callForStatus("wasmesh.set_timeouts", args);
+    const p = reserveValue(8);
+    store<u32>(p, totalMs);
+    store<u32>(p + 4, perTryMs);
+    return callForStatusRaw("wasmesh.set_timeouts", p, 8);
   }
 }
 
@@ -74,7 +74,7 @@ export namespace stream {
    * retried. Call it from `onRequestHeaders`.
    */
   export function keepRequestBody(maxBytes: u32): Status {
-    return callForStatus("wasmesh.keep_request_body", u32Args(maxBytes));
+    return callWithU32("wasmesh.keep_request_body", maxBytes);
   }
 
   /**
@@ -83,7 +83,7 @@ export namespace stream {
    * (body over the kept cap, response already started) or outside wasmesh.
    */
   export function retry(backoffMs: u32): bool {
-    return callForStatus("wasmesh.retry", u32Args(backoffMs)) == Status.Ok;
+    return callWithU32("wasmesh.retry", backoffMs) == Status.Ok;
   }
 
   /**
@@ -91,7 +91,7 @@ export namespace stream {
    * that asks must return `Action.Pause`.
    */
   export function delay(ms: u32): Status {
-    return callForStatus("wasmesh.delay", u32Args(ms));
+    return callWithU32("wasmesh.delay", ms);
   }
 }
 

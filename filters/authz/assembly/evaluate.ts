@@ -11,52 +11,71 @@ import { JwtOutcome, JwtResult, tokenAudiences } from "./jwt";
 import { anyMatches, anyMatchesAny, containsExact } from "./match";
 import { Condition, ConditionKey, Operation, Policy, Rule, Source } from "./policy";
 
+// Property paths, allocated once rather than per request.
+const SOURCE_ADDRESS: string[] = ["source", "address"];
+const DESTINATION_PORT: string[] = ["destination", "port"];
+
+/** A `:path` without its query and fragment. */
+function stripQuery(path: string): string {
+  let p = path;
+  const q = p.indexOf("?");
+  if (q >= 0) p = p.substring(0, q);
+  const f = p.indexOf("#");
+  if (f >= 0) p = p.substring(0, f);
+  return p;
+}
+
 /** The request attributes policies look at, fetched from the host on first use. */
 export class RequestView {
   private ipFetched: bool = false;
   private ip: IpAddr | null = null;
   private portFetched: bool = false;
   private port: string = "";
-  private basicsFetched: bool = false;
+  // Each pseudo-header is fetched on first use: most rules look at one or two.
+  private methodFetched: bool = false;
   private method_: string = "";
+  private pathFetched: bool = false;
   private path_: string = "";
+  private hostFetched: bool = false;
   private host_: string = "";
 
-  constructor(readonly headers: HeaderMap, readonly auth: JwtResult) {}
+  /** `rawPath`: the request's `:path` when the caller already has it (normalized), else null. */
+  constructor(readonly headers: HeaderMap, readonly auth: JwtResult, rawPath: string | null = null) {
+    if (rawPath !== null) {
+      this.path_ = stripQuery(rawPath);
+      this.pathFetched = true;
+    }
+  }
 
   get authenticated(): bool {
     return this.auth.outcome == JwtOutcome.Valid;
   }
 
-  private fetchBasics(): void {
-    if (this.basicsFetched) return;
-    this.basicsFetched = true;
-    const m = this.headers.get(":method");
-    if (m !== null) this.method_ = m;
-    const h = this.headers.get(":authority");
-    if (h !== null) this.host_ = h;
-    const v = this.headers.get(":path");
-    let p = v !== null ? v : "";
-    const q = p.indexOf("?");
-    if (q >= 0) p = p.substring(0, q);
-    const f = p.indexOf("#");
-    if (f >= 0) p = p.substring(0, f);
-    this.path_ = p;
-  }
-
   get method(): string {
-    this.fetchBasics();
+    if (!this.methodFetched) {
+      this.methodFetched = true;
+      const m = this.headers.get(":method");
+      if (m !== null) this.method_ = m;
+    }
     return this.method_;
   }
 
   /** The path without query and fragment (what Envoy's PathMatcher sees). */
   get path(): string {
-    this.fetchBasics();
+    if (!this.pathFetched) {
+      this.pathFetched = true;
+      const v = this.headers.get(":path");
+      this.path_ = stripQuery(v !== null ? v : "");
+    }
     return this.path_;
   }
 
   get host(): string {
-    this.fetchBasics();
+    if (!this.hostFetched) {
+      this.hostFetched = true;
+      const h = this.headers.get(":authority");
+      if (h !== null) this.host_ = h;
+    }
     return this.host_;
   }
 
@@ -64,7 +83,7 @@ export class RequestView {
   get sourceIp(): IpAddr | null {
     if (!this.ipFetched) {
       this.ipFetched = true;
-      const a = getPropertyString(["source", "address"]);
+      const a = getPropertyString(SOURCE_ADDRESS);
       if (a !== null) this.ip = parseIp(stripPort(a));
     }
     return this.ip;
@@ -73,7 +92,7 @@ export class RequestView {
   get destinationPort(): string {
     if (!this.portFetched) {
       this.portFetched = true;
-      const p = getPropertyInt(["destination", "port"], -1);
+      const p = getPropertyInt(DESTINATION_PORT, -1);
       this.port = p >= 0 ? p.toString() : "";
     }
     return this.port;

@@ -14,6 +14,9 @@ import { JwtOutcome, JwtResult, authenticate } from "./jwt";
 import { PathNormalization, normalizePath } from "./path";
 import { AuthzConfig, PolicyAction, actionName, lastConfigError, parseAuthzConfig } from "./policy";
 
+/** The result of a request with no JWT provider configured; shared, never modified. */
+const NO_TOKEN = new JwtResult();
+
 const allowed = new Counter("allowed");
 const denied = new Counter("denied");
 const audited = new Counter("audit");
@@ -47,9 +50,12 @@ class Authz extends HttpContext {
     const cfg = this.settings.config;
     const hdrs = this.request.headers;
 
-    let auth = new JwtResult();
+    let auth = NO_TOKEN;
+    // The raw :path, fetched once for the JWT query parameters, normalization and the rules.
+    let rawPath: string | null = null;
     if (cfg.providers.length > 0) {
       const path = this.request.path;
+      rawPath = path;
       const q = path.indexOf("?");
       auth = authenticate(cfg.providers, hdrs, q >= 0 ? path.substring(q + 1) : "", currentTimeMillis());
       if (auth.outcome == JwtOutcome.Invalid) return this.rejectToken(auth.reason);
@@ -65,14 +71,15 @@ class Authz extends HttpContext {
 
     if (cfg.pathNormalization != PathNormalization.None) {
       // Match, and forward, the normalized path (see path.ts).
-      const raw = this.request.path;
+      const raw = rawPath !== null ? rawPath : this.request.path;
       const norm = normalizePath(raw, cfg.pathNormalization);
       if (norm != raw) {
         if (log.enabled(LogLevel.Debug)) log.debug("authz: path " + raw + " normalized to " + norm);
         hdrs.set(":path", norm);
       }
+      rawPath = norm;
     }
-    const req = new RequestView(hdrs, auth);
+    const req = new RequestView(hdrs, auth, rawPath);
     const policies = cfg.policies;
     if (cfg.hasDeny) {
       for (let i = 0; i < policies.length; i++) {

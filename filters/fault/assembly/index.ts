@@ -15,6 +15,9 @@ import {
   setTickPeriod, stream,
 } from "wasmesh-sdk";
 
+// Property paths, allocated once rather than per request.
+const ROUTE_NAME: string[] = ["route_name"];
+
 const delaysInjected = new Counter("delays_injected");
 const abortsInjected = new Counter("aborts_injected");
 
@@ -79,8 +82,9 @@ class HeaderMatcher {
   constructor(readonly name: string, readonly kind: u8, readonly value: string, readonly present: bool) {}
 
   matches(ctx: HttpContext): bool {
+    // One value lookup answers "present"; only value matchers need every value.
+    if (this.kind == MATCH_PRESENT) return ctx.request.headers.has(this.name) == this.present;
     const values = ctx.request.headers.getAll(this.name);
-    if (this.kind == MATCH_PRESENT) return (values.length > 0) == this.present;
     if (values.length == 0) return false;
     // Several values are matched joined with ",", as Envoy does.
     const v = values.length == 1 ? unchecked(values[0]) : values.join(",");
@@ -377,7 +381,7 @@ class FaultStream extends HttpContext {
     const cfg = this.cfg;
     if (cfg.routes.length > 0) {
       // The router, earlier in the chain, set route_name for the route it picked.
-      const r = getPropertyString(["route_name"]);
+      const r = getPropertyString(ROUTE_NAME);
       if (r === null || r.length == 0 || !cfg.routes.includes(r)) return Action.Continue;
     }
     const m = cfg.matchers;

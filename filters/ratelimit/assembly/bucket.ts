@@ -42,8 +42,11 @@ export class TakeResult {
   status: Status = Status.Ok;
 }
 
+/** One buffer for every write: the host copies the value, so it can be reused at once. */
+const valueBuf = new ArrayBuffer(VALUE_BYTES);
+
 function encode(tokens: f64, atMs: f64): ArrayBuffer {
-  const b = new ArrayBuffer(VALUE_BYTES);
+  const b = valueBuf;
   store<f64>(changetype<usize>(b), tokens);
   store<f64>(changetype<usize>(b) + 8, atMs);
   return b;

@@ -24,6 +24,8 @@ export class Descriptor {
   rate: f64 = 0;
   /** Identifies this bucket family in shared data: key, rate and burst. */
   id: string = "";
+  /** The shared-data key of a Const descriptor (set after parsing). */
+  constKey: string = "";
 }
 
 export class RateLimitConfig {

@@ -8,6 +8,9 @@ import {
 import { Outcome, TakeResult, refund, take } from "./bucket";
 import { Descriptor, KeyKind, RateLimitConfig, lastConfigError, parseRateLimitConfig } from "./config";
 
+// Property paths, allocated once rather than per request.
+const SOURCE_ADDRESS: string[] = ["source", "address"];
+
 const rqAllowed = new Counter("rq_allowed");
 const rqLimited = new Counter("rq_limited");
 /** Shared data failed; the request was let through (failOpen) or refused. */
@@ -24,6 +27,11 @@ class RateLimitRoot extends RootContext {
     if (c === null) {
       log.error("ratelimit: invalid configuration: " + lastConfigError());
       return false;
+    }
+    // A constant descriptor has one bucket: build its key once, not per request.
+    for (let i = 0; i < c.descriptors.length; i++) {
+      const d = c.descriptors[i];
+      if (d.kind == KeyKind.Const) d.constKey = bucketKey(d, d.arg);
     }
     this.config = c;
     return true;
@@ -47,17 +55,28 @@ class RateLimit extends HttpContext {
     const cfg = this.settings.config;
     const descriptors = cfg.descriptors;
     const now = nowMs();
-    const takenKeys = new Array<string>();
-    const takenDescriptors = new Array<Descriptor>();
+    // Created only when a second descriptor applies: one bucket needs no refund list.
+    let takenKeys: string[] | null = null;
+    let takenDescriptors: Descriptor[] | null = null;
+    let firstKey: string | null = null;
+    let firstDescriptor: Descriptor | null = null;
     for (let i = 0; i < descriptors.length; i++) {
       const d = descriptors[i];
-      const value = this.descriptorValue(d);
-      if (value === null) continue; // e.g. the header is absent: this descriptor does not apply
-      const key = bucketKey(d, value);
+      const key = d.kind == KeyKind.Const ? d.constKey : this.keyFor(d);
+      if (key === null) continue; // e.g. the header is absent: this descriptor does not apply
       const r = take(key, d, now);
       if (r.outcome == Outcome.Allowed) {
-        takenKeys.push(key);
-        takenDescriptors.push(d);
+        if (firstKey === null) {
+          firstKey = key;
+          firstDescriptor = d;
+        } else {
+          if (takenKeys === null) {
+            takenKeys = new Array<string>();
+            takenDescriptors = new Array<Descriptor>();
+          }
+          takenKeys.push(key);
+          takenDescriptors!.push(d);
+        }
         const left = <i64>Math.floor(r.tokens);
         if (this.limit < 0 || left < this.remaining) {
           this.limit = d.burst;
@@ -71,7 +90,8 @@ class RateLimit extends HttpContext {
           (cfg.failOpen ? "letting the request through (failOpen)" : "refusing the request (failOpen is false)"));
         if (cfg.failOpen) continue;
       }
-      for (let j = 0; j < takenKeys.length; j++) refund(takenKeys[j], takenDescriptors[j], now);
+      if (firstKey !== null) refund(firstKey, firstDescriptor!, now);
+      if (takenKeys !== null) for (let j = 0; j < takenKeys.length; j++) refund(takenKeys[j], takenDescriptors![j], now);
       return this.refuse(d, r);
     }
     rqAllowed.increment();
@@ -85,6 +105,12 @@ class RateLimit extends HttpContext {
       h.set("x-ratelimit-remaining", this.remaining.toString());
     }
     return Action.Continue;
+  }
+
+  /** The bucket key of a non-constant descriptor for this request, or null when it does not apply. */
+  private keyFor(d: Descriptor): string | null {
+    const value = this.descriptorValue(d);
+    return value === null ? null : bucketKey(d, value);
   }
 
   /** The descriptor's value for this request, or null when it does not apply. */
@@ -102,7 +128,7 @@ class RateLimit extends HttpContext {
         return q >= 0 ? p.substring(0, q) : p;
       }
       case KeyKind.SourceIp: {
-        const a = getPropertyString(["source", "address"]);
+        const a = getPropertyString(SOURCE_ADDRESS);
         return a === null ? null : stripPort(a);
       }
     }

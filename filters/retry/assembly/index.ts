@@ -10,6 +10,11 @@ import {
   currentTimeMillis, currentTimeNanos, getPropertyString, log, parseConfig, registerRoot, route, stream,
 } from "wasmesh-sdk";
 
+// Property paths, allocated once rather than per request.
+const ROUTE_NAME: string[] = ["route_name"];
+const RESPONSE_FLAGS: string[] = ["response", "flags"];
+const RESPONSE_CODE_DETAILS: string[] = ["response", "code_details"];
+
 // ---- retryOn policies (bit set)
 
 const ON_5XX: u32 = 1 << 0;
@@ -25,6 +30,7 @@ const ON_GRPC_DEADLINE_EXCEEDED: u32 = 1 << 9;
 const ON_GRPC_INTERNAL: u32 = 1 << 10;
 const ON_GRPC_RESOURCE_EXHAUSTED: u32 = 1 << 11;
 const ON_GRPC_UNAVAILABLE: u32 = 1 << 12;
+const GRPC_POLICIES: u32 = ON_GRPC_CANCELLED | ON_GRPC_DEADLINE_EXCEEDED | ON_GRPC_INTERNAL | ON_GRPC_RESOURCE_EXHAUSTED | ON_GRPC_UNAVAILABLE;
 
 const POLICY_NAMES: string[] = [
   "5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "retriable-status-codes",
@@ -415,7 +421,7 @@ class RetryStream extends HttpContext {
     let cfg = this.policy;
     if (cfg === null) {
       // The router (earlier in the chain) has set route_name by now.
-      const r = getPropertyString(["route_name"]);
+      const r = getPropertyString(ROUTE_NAME);
       cfg = this.cfg.policyFor(r !== null ? r : "");
       this.policy = cfg;
     }
@@ -446,7 +452,7 @@ class RetryStream extends HttpContext {
     }
     const cfg = p!;
     const status = this.response.status;
-    const f = getPropertyString(["response", "flags"]);
+    const f = getPropertyString(RESPONSE_FLAGS);
     const flags = f !== null ? f : "";
     const matched = this.classify(status, flags) & cfg.retryOn;
     if (matched != 0) {
@@ -509,7 +515,7 @@ class RetryStream extends HttpContext {
   }
 
   private isConnectTimeout(): bool {
-    const d = getPropertyString(["response", "code_details"]);
+    const d = getPropertyString(RESPONSE_CODE_DETAILS);
     return d !== null && d.startsWith("connect to ");
   }
 
@@ -541,7 +547,8 @@ class RetryStream extends HttpContext {
     if (status >= 502 && status <= 504) k |= ON_GATEWAY_ERROR;
     if (status == 409) k |= ON_RETRIABLE_4XX;
     if (this.policy!.isRetriableCode(status)) k |= ON_STATUS_CODES;
-    const g = this.response.headers.get("grpc-status");
+    // grpc-status is one more host call: only when a gRPC policy could use it.
+    const g = (this.policy!.retryOn & GRPC_POLICIES) != 0 ? this.response.headers.get("grpc-status") : null;
     if (g !== null) {
       const code = I32.parseInt(g, 10);
       if (code == 1) k |= ON_GRPC_CANCELLED;

@@ -18,6 +18,10 @@ import { randomBelow } from "./random";
 import { regexWorkExceeded, resetRegexWork } from "./regex";
 import { portOf, stripPort } from "./text";
 
+// Property paths, allocated once rather than per request.
+const SOURCE_ADDRESS: string[] = ["source", "address"];
+const ROUTE_NAME: string[] = ["route_name"];
+
 // Metrics (the proxy prefixes them with the filter's name).
 const rqRouted = new Counter("rq_routed");
 const rqNoRoute = new Counter("rq_no_route");
@@ -89,7 +93,7 @@ class Router extends HttpContext {
       }
     }
     if (route === null) return this.noRoute(req, "no route in virtual host \"" + vh.name + "\"");
-    if (route.name.length > 0) setPropertyString(["route_name"], route.name);
+    if (route.name.length > 0) setPropertyString(ROUTE_NAME, route.name);
     if (route.action == ACTION_REDIRECT) return this.redirect(route, req);
     if (route.action == ACTION_DIRECT) return this.directResponse(route);
     return this.forward(route, req);
@@ -215,7 +219,7 @@ function hashKey(route: Route, req: RequestView): string {
     case HASH_COOKIE: v = req.cookie(route.hashName); break;
     case HASH_QUERY: v = req.query(route.hashName); break;
     case HASH_SOURCE_IP: {
-      const a = getPropertyString(["source", "address"]); // "ip:port"
+      const a = getPropertyString(SOURCE_ADDRESS); // "ip:port"
       if (a !== null) {
         const colon = a.lastIndexOf(":");
         v = colon > 0 ? a.substring(0, colon) : a;

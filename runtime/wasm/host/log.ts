@@ -2,12 +2,6 @@
 import { WasmResult } from '../abi';
 import type { PluginVm } from '../vm';
 
-/** ms since the epoch (with a fraction) as integer ns; ms × 1e6 alone is past 2^53 and loses the last digits. */
-export function epochNanos(ms: number): bigint {
-  const whole = Math.floor(ms);
-  return BigInt(whole) * 1_000_000n + BigInt(Math.floor((ms - whole) * 1e6));
-}
-
 export function logImports(vm: PluginVm, withLogLevel: boolean): Record<string, Function> {
   const mem = vm.mem;
   const fns: Record<string, Function> = {
@@ -20,7 +14,7 @@ export function logImports(vm: PluginVm, withLogLevel: boolean): Record<string, 
       return WasmResult.Ok;
     },
     proxy_get_current_time_nanoseconds(retPtr: number): number {
-      mem.setU64(retPtr, epochNanos(vm.env.now()));
+      mem.setEpochNanos(retPtr, vm.env.now());
       return WasmResult.Ok;
     },
     proxy_set_tick_period_milliseconds(ms: number): number {

@@ -4,7 +4,6 @@
 import { randomFillSync } from 'node:crypto';
 import { LogLevel } from '../abi';
 import type { PluginVm } from '../vm';
-import { epochNanos } from './log';
 
 const ESUCCESS = 0;
 const EBADF = 8;
@@ -43,7 +42,7 @@ export function wasiImports(vm: PluginVm): Record<string, Function> {
     fd_prestat_get: (): number => EBADF,
     fd_prestat_dir_name: (): number => EBADF,
     clock_time_get(_id: number, _precision: bigint, retPtr: number): number {
-      mem.setU64(retPtr, epochNanos(vm.env.now()));
+      mem.setEpochNanos(retPtr, vm.env.now());
       return ESUCCESS;
     },
     clock_res_get(_id: number, retPtr: number): number {
