@@ -403,7 +403,6 @@ class RetryStream extends HttpContext {
   retries: u32 = 0;
   private counted: bool = false;
   private retryActive: bool = false;
-  private idempotent: bool = true;
   /** Clock (ms) at which the current attempt was dispatched, approximately. */
   private attemptStartMs: u64 = 0;
   /** This stream's policy, chosen by route_name on the first request headers. */
@@ -420,13 +419,18 @@ class RetryStream extends HttpContext {
     }
     let cfg = this.policy;
     if (cfg === null) {
-      // The router (earlier in the chain) has set route_name by now.
-      const r = getPropertyString(ROUTE_NAME);
-      cfg = this.cfg.policyFor(r !== null ? r : "");
+      // The router (earlier in the chain) has set route_name by now; without
+      // per-route policies there is nothing to look up.
+      if (this.cfg.byRoute.size > 0) {
+        const r = getPropertyString(ROUTE_NAME);
+        cfg = this.cfg.policyFor(r !== null ? r : "");
+      } else {
+        cfg = this.cfg.defaultPolicy;
+      }
       this.policy = cfg;
     }
-    this.idempotent = isIdempotent(this.request.method);
-    this.attemptStartMs = currentTimeMillis();
+    // Only a per-try timeout needs the attempt's start time (see classify).
+    if (cfg.perTryTimeoutMs > 0) this.attemptStartMs = currentTimeMillis();
     if (cfg.attempts > 0 && !endOfStream) {
       // Keep the body for replay unless it is known to be over the cap (the
       // host would drop the copy anyway). Non-idempotent requests keep it too:
@@ -456,7 +460,8 @@ class RetryStream extends HttpContext {
     const flags = f !== null ? f : "";
     const matched = this.classify(status, flags) & cfg.retryOn;
     if (matched != 0) {
-      if (!this.idempotent && !cfg.retryNonIdempotent && !this.nothingSent(flags)) {
+      // The method is looked up only now: most responses are never retry candidates.
+      if (!cfg.retryNonIdempotent && !isIdempotent(this.request.method) && !this.nothingSent(flags)) {
         if (log.enabled(LogLevel.Debug)) log.debug("not retrying " + this.request.method + " (non-idempotent) after " + status.toString() + " " + flags);
       } else if (this.retries >= cfg.attempts) {
         rqRetryExhausted.increment();
