@@ -79,32 +79,46 @@ export class RootContext {
   }
 }
 
-/** The request side of a stream: headers, trailers, body and pseudo-headers. */
-export class HttpRequest {
-  // Created on first use: most filters touch only the headers, and every
-  // object made per stream is one more for the collector to sweep.
+/**
+ * One side of a stream: headers, trailers and body. They are created on
+ * first use: most filters touch only the headers, and every object made per
+ * stream is one more for the collector to sweep.
+ */
+export class HttpMessage {
   private h: HeaderMap | null = null;
   private t: HeaderMap | null = null;
   private b: Body | null = null;
 
-  constructor(readonly contextId: u32) {}
+  constructor(
+    readonly contextId: u32,
+    private readonly headersType: MapType,
+    private readonly trailersType: MapType,
+    private readonly bodyType: BufferType,
+  ) {}
 
   get headers(): HeaderMap {
     let m = this.h;
-    if (m === null) this.h = m = new HeaderMap(MapType.RequestHeaders, this.contextId);
+    if (m === null) this.h = m = new HeaderMap(this.headersType, this.contextId);
     return m;
   }
 
   get trailers(): HeaderMap {
     let m = this.t;
-    if (m === null) this.t = m = new HeaderMap(MapType.RequestTrailers, this.contextId);
+    if (m === null) this.t = m = new HeaderMap(this.trailersType, this.contextId);
     return m;
   }
 
   get body(): Body {
     let b = this.b;
-    if (b === null) this.b = b = new Body(BufferType.HttpRequestBody, this.contextId);
+    if (b === null) this.b = b = new Body(this.bodyType, this.contextId);
     return b;
+  }
+}
+
+/** The request side of a stream: headers, trailers, body and pseudo-headers. */
+export class HttpRequest extends HttpMessage {
+  constructor(contextId: u32) {
+    super(contextId, MapType.RequestHeaders, MapType.RequestTrailers, BufferType.HttpRequestBody);
   }
 
   /** `:path` (path and query), or "" when absent. */
@@ -125,29 +139,9 @@ export class HttpRequest {
 }
 
 /** The response side of a stream. */
-export class HttpResponse {
-  private h: HeaderMap | null = null;
-  private t: HeaderMap | null = null;
-  private b: Body | null = null;
-
-  constructor(readonly contextId: u32) {}
-
-  get headers(): HeaderMap {
-    let m = this.h;
-    if (m === null) this.h = m = new HeaderMap(MapType.ResponseHeaders, this.contextId);
-    return m;
-  }
-
-  get trailers(): HeaderMap {
-    let m = this.t;
-    if (m === null) this.t = m = new HeaderMap(MapType.ResponseTrailers, this.contextId);
-    return m;
-  }
-
-  get body(): Body {
-    let b = this.b;
-    if (b === null) this.b = b = new Body(BufferType.HttpResponseBody, this.contextId);
-    return b;
+export class HttpResponse extends HttpMessage {
+  constructor(contextId: u32) {
+    super(contextId, MapType.ResponseHeaders, MapType.ResponseTrailers, BufferType.HttpResponseBody);
   }
 
   /** `:status` as a number; 0 when absent or not a number. */

@@ -9,7 +9,7 @@ export {
   Action, HeadersStatus, DataStatus, TrailersStatus, Status, statusName, LogLevel,
   BufferType, MapType, StreamType, MetricType, PeerType, GrpcStatus,
 } from "./enums";
-export { RootContext, HttpContext, HttpRequest, HttpResponse, registerRoot } from "./context";
+export { RootContext, HttpContext, HttpMessage, HttpRequest, HttpResponse, registerRoot } from "./context";
 export { HeaderMap, HeaderPair, encodeHeaderPairs, decodeHeaderPairs, decodeHeaderBuffer } from "./headers";
 export { Body } from "./buffers";
 export {

@@ -84,92 +84,6 @@ export function freeHostBlock(ptr: usize): void {
   arenaLive = 0;
 }
 
-// ---- scratch encoding of arguments
-
-let namePtr: usize = 0;
-let nameCap: usize = 0;
-let nameLen: usize = 0;
-let valuePtr: usize = 0;
-let valueCap: usize = 0;
-let valueLen: usize = 0;
-
-/** A fresh raw block of `size` bytes in place of `ptr` (whose contents are not kept). */
-function regrow(ptr: usize, size: usize): usize {
-  if (ptr != 0) heap.free(ptr);
-  return heap.alloc(size);
-}
-
-function capFor(need: usize): usize {
-  let cap: usize = 64;
-  while (cap < need) cap <<= 1;
-  return cap;
-}
-
-function ensureName(n: usize): void {
-  if (n > nameCap || namePtr == 0) {
-    nameCap = capFor(n);
-    namePtr = regrow(namePtr, nameCap);
-  }
-}
-
-/**
- * Encodes `s` as UTF-8 into the name slot, ASCII-lowercased when `lower`
- * (header names); returns the pointer, `nameSize()` the length.
- */
-export function encodeName(s: string, lower: bool = false): usize {
-  ensureName(<usize>String.UTF8.byteLength(s));
-  nameLen = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, namePtr);
-  if (lower) {
-    for (let i: usize = 0; i < nameLen; i++) {
-      const c = load<u8>(namePtr + i);
-      if (c >= 65 && c <= 90) store<u8>(namePtr + i, c + 32);
-    }
-  }
-  return namePtr;
-}
-
-/** `n` bytes of the name slot, zero-filled, for arguments built in place; `nameSize()` is `n`. */
-export function reserveName(n: usize): usize {
-  ensureName(n);
-  memory.fill(namePtr, 0, n);
-  nameLen = n;
-  return namePtr;
-}
-
-/** Length in bytes of the last `encodeName`/`reserveName`. */
-// @ts-ignore: decorator
-@inline export function nameSize(): usize {
-  return nameLen;
-}
-
-function ensureValue(n: usize): void {
-  if (n > valueCap || valuePtr == 0) {
-    valueCap = capFor(n);
-    valuePtr = regrow(valuePtr, valueCap);
-  }
-}
-
-/** Encodes `s` as UTF-8 into the value slot; `valueSize()` is the length. */
-export function encodeValue(s: string): usize {
-  ensureValue(<usize>String.UTF8.byteLength(s));
-  valueLen = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, valuePtr);
-  return valuePtr;
-}
-
-/** `n` bytes of the value slot, zero-filled, for arguments built in place; `valueSize()` is `n`. */
-export function reserveValue(n: usize): usize {
-  ensureValue(n);
-  memory.fill(valuePtr, 0, n);
-  valueLen = n;
-  return valuePtr;
-}
-
-/** Length in bytes of the last `encodeValue`/`reserveValue`. */
-// @ts-ignore: decorator
-@inline export function valueSize(): usize {
-  return valueLen;
-}
-
 /** Copies the returned block into a new ArrayBuffer and frees the block. */
 export function takeBuffer(): ArrayBuffer {
   const ptr = load<usize>(RET_PTR);
@@ -192,6 +106,88 @@ export function takeString(): string {
 /** Frees the returned block without reading it. */
 export function dropReturned(): void {
   freeHostBlock(load<usize>(RET_PTR));
+}
+
+// ---- scratch encoding of arguments
+
+/** A reusable raw block (not GC-managed) that one argument at a time is encoded into. */
+class Scratch {
+  ptr: usize = 0;
+  cap: usize = 0;
+  len: usize = 0;
+
+  /** Room for `n` bytes; the previous contents are not kept. */
+  ensure(n: usize): usize {
+    if (n > this.cap || this.ptr == 0) {
+      let cap: usize = 64;
+      while (cap < n) cap <<= 1;
+      if (this.ptr != 0) heap.free(this.ptr);
+      this.ptr = heap.alloc(cap);
+      this.cap = cap;
+    }
+    return this.ptr;
+  }
+
+  /** `n` zero-filled bytes, for arguments built in place. */
+  reserve(n: usize): usize {
+    const p = this.ensure(n);
+    memory.fill(p, 0, n);
+    this.len = n;
+    return p;
+  }
+
+  /** The UTF-8 of `s`, ASCII-lowercased when `lower` (header names). */
+  encode(s: string, lower: bool): usize {
+    const p = this.ensure(<usize>String.UTF8.byteLength(s));
+    const n = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
+    if (lower) {
+      for (let i: usize = 0; i < n; i++) {
+        const c = load<u8>(p + i);
+        if (c >= 65 && c <= 90) store<u8>(p + i, c + 32);
+      }
+    }
+    this.len = n;
+    return p;
+  }
+}
+
+/** Names, keys and property paths. */
+const nameSlot = new Scratch();
+/** Values and foreign-function arguments (a call may need a name and a value at once). */
+const valueSlot = new Scratch();
+
+/**
+ * Encodes `s` as UTF-8 into the name slot, ASCII-lowercased when `lower`
+ * (header names); returns the pointer, `nameSize()` the length. Valid until
+ * the next use of the name slot.
+ */
+export function encodeName(s: string, lower: bool = false): usize {
+  return nameSlot.encode(s, lower);
+}
+
+/** `n` bytes of the name slot, zero-filled, for arguments built in place; `nameSize()` is `n`. */
+export function reserveName(n: usize): usize {
+  return nameSlot.reserve(n);
+}
+
+/** Length in bytes of the last `encodeName`/`reserveName`. */
+export function nameSize(): usize {
+  return nameSlot.len;
+}
+
+/** Encodes `s` as UTF-8 into the value slot; `valueSize()` is the length. */
+export function encodeValue(s: string): usize {
+  return valueSlot.encode(s, false);
+}
+
+/** `n` bytes of the value slot, zero-filled, for arguments built in place; `valueSize()` is `n`. */
+export function reserveValue(n: usize): usize {
+  return valueSlot.reserve(n);
+}
+
+/** Length in bytes of the last `encodeValue`/`reserveValue`. */
+export function valueSize(): usize {
+  return valueSlot.len;
 }
 
 // ---- effective context
