@@ -418,6 +418,52 @@ test('request headers: lookups, edits, wasmesh foreign functions and local respo
   assert.equal(messages(vm, 'info').at(-1), 'requests so far: 3');
 });
 
+test('SDK memory: contexts survive id wrap-around and concurrency; big values and bodies take the heap path', async () => {
+  const vm = await loadEverything('everything', EVERYTHING_CONFIG, { clusters: CLUSTERS });
+  // A long-lived stream, with a 40 000-byte header value: over the result arena's
+  // 16 KiB blocks, and grows the argument buffer it is passed back through (hash key).
+  const old = vm.newStream();
+  const bigUser = 'u'.repeat(40_000);
+  assert.equal(old.sendRequestHeaders({ ':path': '/a', ':method': 'POST', 'x-user': bigUser }), 'continue');
+  assert.equal(old.route.hashKey, bigUser);
+
+  // 1100 streams open at once, then 1500 one after another: context ids wrap
+  // the SDK's 1024-slot table, so some ids share a slot with a live stream.
+  const open = [];
+  for (let i = 0; i < 1100; i++) {
+    const s = vm.newStream();
+    assert.equal(s.sendRequestHeaders({ ':path': '/b', ':method': 'GET', 'x-user': `user${i}` }, true), 'continue');
+    assert.equal(s.route.hashKey, `user${i}`);
+    open.push(s);
+  }
+  for (const s of open.reverse()) {
+    assert.equal(s.sendResponseHeaders({ ':status': '200' }), 'continue');
+    assert.equal(s.responseHeaders!.get('x-everything'), '1', 'the response reached this stream\'s context');
+    s.complete();
+  }
+  for (let i = 0; i < 1500; i++) {
+    const s = vm.newStream();
+    assert.equal(s.sendRequestHeaders({ ':path': '/c', ':method': 'GET', 'x-user': `v${i}` }, true), 'continue');
+    assert.equal(s.sendResponseHeaders({ ':status': '200' }), 'continue');
+    assert.equal(s.responseHeaders!.get('x-everything'), '1');
+    s.complete();
+  }
+
+  // The first stream still reaches its own context: a 140 KB body (read and
+  // replaced in one piece, far over the arena) and its response.
+  assert.equal(old.sendRequestBody('secret '.repeat(20_000), true), 'continue');
+  assert.equal(old.forwardedRequestBody.toString(), '****** '.repeat(20_000));
+  assert.equal(old.sendResponseHeaders({ ':status': '200' }), 'continue');
+  assert.equal(old.responseHeaders!.get('x-everything'), '1');
+  old.complete();
+
+  assert.equal(metricValue(vm, 'everything_requests_total'), 2601n);
+  assert.equal(metricValue(vm, 'everything_inflight'), 0n, 'every stream\'s on_log ran in its own context');
+  assert.deepEqual(messages(vm, 'error'), []);
+  assert.equal(vm.failures.traps, 0);
+  vm.close();
+});
+
 test('response side: wasmesh.retry and wasmesh.delay, closing the stream, body edits', async () => {
   const vm = await loadEverything('everything', EVERYTHING_CONFIG, { clusters: CLUSTERS });
   const start = (): EmulatedStream => {
