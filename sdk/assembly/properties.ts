@@ -6,33 +6,34 @@ import { proxy_get_property, proxy_set_property } from "./imports";
 import { Status } from "./enums";
 import { RET_PTR, RET_SIZE, clearReturn, dropReturned, encodeValue, nameSize, reserveName, takeBuffer, takeString, valueSize } from "./internal";
 
-/** Serializes a property path: the segments' UTF-8 joined by `\0`, no trailing NUL. */
-export function encodePropertyPath(path: string[]): ArrayBuffer {
+/** Bytes of a serialized path: the segments' UTF-8 and a NUL between each two. */
+function pathSize(path: string[]): usize {
   const n = path.length;
-  if (n == 0) return new ArrayBuffer(0);
-  let total = n - 1;
-  for (let i = 0; i < n; i++) total += String.UTF8.byteLength(unchecked(path[i]));
-  const out = new ArrayBuffer(total); // zero-filled: separators are already NUL
-  let at = changetype<usize>(out);
-  for (let i = 0; i < n; i++) {
+  if (n == 0) return 0;
+  let total = <usize>(n - 1);
+  for (let i = 0; i < n; i++) total += <usize>String.UTF8.byteLength(unchecked(path[i]));
+  return total;
+}
+
+/** Writes the segments at `at` (zero-filled memory of pathSize(path) bytes: the separators are already NUL). */
+function writePath(path: string[], at: usize): void {
+  for (let i = 0; i < path.length; i++) {
     const seg = unchecked(path[i]);
     at += String.UTF8.encodeUnsafe(changetype<usize>(seg), seg.length, at) + 1;
   }
+}
+
+/** Serializes a property path: the segments' UTF-8 joined by `\0`, no trailing NUL. */
+export function encodePropertyPath(path: string[]): ArrayBuffer {
+  const out = new ArrayBuffer(<i32>pathSize(path));
+  writePath(path, changetype<usize>(out));
   return out;
 }
 
-/** Encodes a property path into the name slot (see encodePropertyPath); returns the pointer, nameSize() the length. */
+/** The serialized path in the name slot (no allocation); returns the pointer, nameSize() the length. */
 function pathInScratch(path: string[]): usize {
-  const n = path.length;
-  if (n == 0) return reserveName(0);
-  let total = n - 1;
-  for (let i = 0; i < n; i++) total += String.UTF8.byteLength(unchecked(path[i]));
-  let at = reserveName(<usize>total);
-  const p = at;
-  for (let i = 0; i < n; i++) {
-    const seg = unchecked(path[i]);
-    at += String.UTF8.encodeUnsafe(changetype<usize>(seg), seg.length, at) + 1;
-  }
+  const p = reserveName(pathSize(path));
+  writePath(path, p);
   return p;
 }
 
