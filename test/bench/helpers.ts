@@ -13,6 +13,19 @@ export interface CountingServer {
 }
 
 /**
+ * The faults both error tests inject: request 5 is never answered (a
+ * timeout), request 10 gets a TCP reset. True when `n` was one of them.
+ */
+export function timeoutOrReset(n: number, sock: net.Socket): boolean {
+  if (n === 5) return true; // never answered: timeout
+  if (n === 10) {
+    sock.resetAndDestroy();
+    return true;
+  }
+  return false;
+}
+
+/**
  * A keep-alive server that counts requests and answers each with
  * `respond(n, sock)` (n = 1, 2, ... in arrival order over all connections).
  */

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { countAtOrAbove, decode } from '../../bench/tool/histogram';
 import { runBench } from '../../bench/tool/run';
 import type { BenchOptions } from '../../bench/tool/types';
-import { countingServer, freePort, OK_CHUNKED, OK_CL } from './helpers';
+import { countingServer, freePort, OK_CHUNKED, OK_CL, timeoutOrReset } from './helpers';
 
 function opts(port: number, o: Partial<BenchOptions>): BenchOptions {
   return {
@@ -108,11 +108,7 @@ describe('bench tool: errors', () => {
 
   it('counts timeouts, resets and non-2xx statuses by kind', async () => {
     const srv = await countingServer((n, sock) => {
-      if (n === 5) return; // never answered: timeout
-      if (n === 10) {
-        sock.resetAndDestroy();
-        return;
-      }
+      if (timeoutOrReset(n, sock)) return;
       if (n === 15) {
         sock.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal');
         sock.destroy(); // closed mid-body
@@ -138,11 +134,7 @@ describe('bench tool: open loop with the pacer thread', () => {
   it('timeouts (from the write time), resets, extra bytes, HEAD; every request the server saw is counted once', async () => {
     const HEAD_OK = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n', 'latin1'); // no body: HEAD
     const srv = await countingServer((n, sock) => {
-      if (n === 5) return; // never answered: timeout
-      if (n === 10) {
-        sock.resetAndDestroy();
-        return;
-      }
+      if (timeoutOrReset(n, sock)) return;
       if (n === 15) {
         sock.write('HTTP/1.1 200 O');
         sock.destroy(); // closed mid-head
