@@ -27,7 +27,7 @@ export function callForeignFunction(name: string, args: ArrayBuffer): ForeignRes
 }
 
 /** Calls a foreign function whose result bytes are not needed; `args` is usually the value slot (see reserveValue). */
-function callForStatusRaw(name: string, args: usize, argsLen: usize): Status {
+function callForStatus(name: string, args: usize, argsLen: usize): Status {
   const n = encodeName(name);
   clearReturn();
   const st = <Status>proxy_call_foreign_function(n, nameSize(), args, argsLen, RET_PTR, RET_SIZE);
@@ -39,7 +39,7 @@ function callForStatusRaw(name: string, args: usize, argsLen: usize): Status {
 function callWithU32(name: string, a: u32): Status {
   const p = reserveValue(4);
   store<u32>(p, a);
-  return callForStatusRaw(name, p, 4);
+  return callForStatus(name, p, 4);
 }
 
 /** Routing decisions for the current request. */
@@ -55,7 +55,7 @@ export namespace route {
     const p = reserveValue(<usize>(h > 0 ? c + 1 + h : c)); // zero-filled: the separator is \0
     String.UTF8.encodeUnsafe(changetype<usize>(cluster), cluster.length, p);
     if (h > 0) String.UTF8.encodeUnsafe(changetype<usize>(hashKey), hashKey.length, p + c + 1);
-    return callForStatusRaw("wasmesh.set_cluster", p, valueSize());
+    return callForStatus("wasmesh.set_cluster", p, valueSize());
   }
 
   /** Sets the request's total and per-try timeouts in ms (0 = leave unchanged). */
@@ -63,7 +63,7 @@ export namespace route {
     const p = reserveValue(8);
     store<u32>(p, totalMs);
     store<u32>(p + 4, perTryMs);
-    return callForStatusRaw("wasmesh.set_timeouts", p, 8);
+    return callForStatus("wasmesh.set_timeouts", p, 8);
   }
 }
 
